@@ -1,0 +1,1 @@
+"""Evaluation: datasets, metrics, baselines and reports over the same service as the API."""

@@ -1,0 +1,149 @@
+"""The default answerer: verbatim sentences from the retrieved chunks, or an honest abstention.
+
+Sentences are scored by how much of the question's (IDF-weighted, stemmed)
+vocabulary they contain; a question whose key terms are nowhere in the best
+sentence is not answered. No language model is involved, so every word of an
+answer is a quote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from rag.citations import Citation
+from rag.language import abstention_message
+from rag.lexical import LexicalIndex, analyze
+from vectorstore.documents import Chunk
+from vectorstore.sentences import sentence_spans
+
+SOURCE_MAX_CHARS = 1500
+MIN_ANSWER_WORDS = 4  # shorter "sentences" are headings, not answers
+RANK_PRIOR = 0.05  # ties go to the better-retrieved chunk
+FOLLOW_RATIO = 0.75  # a further sentence must score this close to the best one
+HISTORY_TERM_WEIGHT = 0.3
+
+
+class Source(BaseModel):
+    doc_id: str
+    title: str
+    date: str | None
+    source: str
+    text: str
+    start: int
+    end: int
+    score: float
+
+
+class Answer(BaseModel):
+    answer: str
+    abstained: bool
+    citations: list[Citation]
+    sources: list[Source]
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    chunk: Chunk
+    start: int  # offsets into the article body
+    end: int
+    coverage: float
+    score: float
+
+
+def question_terms(
+    question: str, history: Sequence[Mapping[str, str]], index: LexicalIndex
+) -> dict[str, float]:
+    """IDF weight of each question term; terms only in earlier user turns count less."""
+    weights = {t: index.idf(t) for t in analyze(question)}
+    for message in history:
+        if message.get("role") == "user":
+            for term in analyze(message.get("content", "")):
+                weights.setdefault(term, HISTORY_TERM_WEIGHT * index.idf(term))
+    return weights
+
+
+def coverage(terms: Mapping[str, float], sentence_terms: set[str]) -> float:
+    """Share of the question's weight that the sentence contains (0 when nothing to match)."""
+    total = sum(terms.values())
+    if total <= 0:
+        return 0.0
+    return sum(w for t, w in terms.items() if t in sentence_terms) / total
+
+
+def score_sentences(
+    terms: Mapping[str, float], ranked_chunks: Sequence[Chunk]
+) -> list[ScoredSentence]:
+    """Every sentence of the retrieved chunks, best first; duplicates from overlaps dropped."""
+    seen: set[tuple[str, int]] = set()
+    scored: list[ScoredSentence] = []
+    for rank, chunk in enumerate(ranked_chunks, start=1):
+        for s, e in sentence_spans(chunk.text):
+            key = (chunk.doc_id, chunk.start + s)
+            text = chunk.text[s:e]
+            if key in seen or len(text.split()) < MIN_ANSWER_WORDS:
+                continue
+            seen.add(key)
+            cov = coverage(terms, set(analyze(text)))
+            scored.append(
+                ScoredSentence(chunk, chunk.start + s, chunk.start + e, cov, cov + RANK_PRIOR / rank)
+            )
+    return sorted(scored, key=lambda x: -x.score)
+
+
+def pick_sentences(
+    scored: Sequence[ScoredSentence], most: int, abstain_below: float
+) -> list[ScoredSentence]:
+    """The best sentence and close runners-up; empty when the evidence is too weak."""
+    if not scored or scored[0].coverage < abstain_below:
+        return []
+    best = scored[0]
+    return [best] + [s for s in scored[1:] if s.score >= FOLLOW_RATIO * best.score][: most - 1]
+
+
+def compose_answer(
+    question: str,
+    picked: Sequence[ScoredSentence],
+    ranked: Sequence[tuple[Chunk, float]],
+    bodies: Mapping[str, str],
+    top_k: int,
+) -> Answer:
+    """Answer text with `[n]` markers, its citations (quotes cut from the bodies) and sources."""
+    sources = [
+        Source(
+            doc_id=c.doc_id,
+            title=c.title,
+            date=c.date,
+            source=c.source,
+            text=c.text[:SOURCE_MAX_CHARS],
+            start=c.start,
+            end=min(c.end, c.start + SOURCE_MAX_CHARS),
+            score=round(score, 6),
+        )
+        for c, score in ranked[:top_k]
+    ]
+    citations: list[Citation] = []
+    parts: list[str] = []
+    for n, sentence in enumerate(picked, start=1):
+        body = bodies[sentence.chunk.doc_id]
+        quote = body[sentence.start : sentence.end]
+        citations.append(
+            Citation(
+                n=n,
+                doc_id=sentence.chunk.doc_id,
+                title=sentence.chunk.title,
+                date=sentence.chunk.date,
+                source=sentence.chunk.source,
+                quote=quote,
+                start=sentence.start,
+                end=sentence.end,
+            )
+        )
+        parts.append(f"{quote} [{n}]")
+    if not citations:
+        return Answer(
+            answer=abstention_message(question), abstained=True, citations=[], sources=sources
+        )
+    return Answer(answer=" ".join(parts), abstained=False, citations=citations, sources=sources)

@@ -1,0 +1,104 @@
+"""The HTTP API (FastAPI): thin routes over one `NewsQA`, with the Gradio chat mounted at `/`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from rag import __version__
+from rag.answer import Answer
+from rag.errors import InputError, NewsragError
+from rag.service import NewsQA
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20_000)
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1, max_length=2_000, examples=["Chi è il portavoce del Cremlino?"])
+    history: list[Message] = Field(default_factory=list, max_length=50)
+    top_k: int = Field(4, ge=1, le=20)
+
+    @field_validator("question")
+    @classmethod
+    def not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the question is empty: ask something about the articles")
+        return value
+
+
+class Health(BaseModel):
+    status: str
+    documents: int
+    chunks: int
+
+
+def readable(exc: RequestValidationError) -> str:
+    """One line per problem: `field: message`."""
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"] if p != "body") or "body"
+        lines.append(f"{where}: {err['msg']}")
+    return "; ".join(lines)
+
+
+def get_service(request: Request) -> NewsQA:
+    service: NewsQA = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[NewsQA, Depends(get_service)]
+
+
+def create_app(service: NewsQA, with_ui: bool = True) -> FastAPI:
+    """The API app for a ready service; the chat UI is mounted at `/` unless `with_ui=False`."""
+    app = FastAPI(
+        title="newsrag",
+        version=__version__,
+        description="Questions about news articles, answered with verbatim, cited quotes.",
+    )
+    app.state.service = service
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details: Any = exc.errors()
+        return JSONResponse(
+            status_code=422,
+            content={"message": readable(exc), "detail": [
+                {k: v for k, v in d.items() if k in ("loc", "msg", "type")} for d in details
+            ]},
+        )  # fmt: skip
+
+    @app.exception_handler(InputError)
+    async def input_error(request: Request, exc: InputError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"message": str(exc), "detail": []})
+
+    @app.exception_handler(NewsragError)
+    async def service_error(request: Request, exc: NewsragError) -> JSONResponse:
+        return JSONResponse(status_code=503, content={"message": str(exc)})
+
+    @app.get("/healthz", response_model=Health, tags=["service"])
+    def healthz(svc: ServiceDep) -> dict[str, Any]:
+        return svc.health()
+
+    @app.post("/api/v1/ask", response_model=Answer, tags=["questions"])
+    def ask(body: AskRequest, svc: ServiceDep) -> Answer:
+        """Answer a question about the articles, with citations to verbatim quotes."""
+        history = [m.model_dump() for m in body.history]
+        return svc.ask(body.question, history=history, top_k=body.top_k)
+
+    if with_ui:
+        import gradio as gr
+
+        from ui.app import build_ui
+
+        app = gr.mount_gradio_app(app, build_ui(service), path="/", footer_links=["api"])
+    return app

@@ -1,0 +1,91 @@
+"""`newsrag`: ingest, ask, serve and eval — each parses input, calls `NewsQA`, prints."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from rag.errors import NewsragError
+from rag.settings import Settings, load_settings
+
+app = typer.Typer(help="Questions about news articles, answered with cited quotes.", no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+
+def _service(settings: Settings | None = None):  # type: ignore[no-untyped-def]
+    from rag.service import NewsQA
+
+    return NewsQA.from_settings(settings or load_settings())
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help=".txt/.md files or folders")],
+    if_empty: Annotated[bool, typer.Option(help="only when the store has no articles")] = False,
+) -> None:
+    """Add or update articles; unchanged files are left alone."""
+    service = _service()
+    if if_empty and not service.is_empty():
+        out.print("the store already has articles: nothing ingested (--if-empty)")
+        return
+    report = service.ingest(paths, progress=True)
+    for doc_id in report.added:
+        out.print(f"[green]added[/]     {doc_id}")
+    for doc_id in report.updated:
+        out.print(f"[yellow]updated[/]   {doc_id}")
+    for doc_id in report.unchanged:
+        out.print(f"[dim]unchanged[/] {doc_id}")
+    for problem in report.skipped:
+        err.print(f"[red]skipped[/]   {problem}")
+    out.print(report.summary())
+    if report.skipped and not (report.added or report.updated or report.unchanged):
+        raise typer.Exit(1)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="the question, in Italian or English")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,
+    top_k: Annotated[int, typer.Option(min=1, max=20, help="sources to return")] = 4,
+) -> None:
+    """Answer one question from the command line."""
+    answer = _service().ask(question, top_k=top_k)
+    if as_json:
+        typer.echo(json.dumps(answer.model_dump(), ensure_ascii=False, indent=2))
+        return
+    typer.echo(answer.answer)
+    for c in answer.citations:
+        when = f", {c.date}" if c.date else ""
+        typer.echo(f"  [{c.n}] {c.title}{when} ({c.source} {c.start}-{c.end})")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="default NEWSRAG_HOST or 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="default NEWSRAG_PORT or 7860")] = None,
+) -> None:
+    """Serve the chat UI at / and the API at /api/v1 (docs at /docs)."""
+    import uvicorn
+
+    from rag.api import create_app
+
+    settings = load_settings()
+    service = _service(settings)
+    service.warm_up()
+    host, port = host or settings.host, port or settings.port
+    out.print(f"newsrag: chat at http://{host}:{port}/ · API docs at http://{host}:{port}/docs")
+    uvicorn.run(create_app(service), host=host, port=port, log_level="info")
+
+
+def main() -> None:
+    """Console entry point: user-facing errors become one clear line and exit code 2."""
+    try:
+        app()
+    except NewsragError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise SystemExit(2) from None

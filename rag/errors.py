@@ -1,0 +1,26 @@
+"""A small exception hierarchy: every message says what went wrong and what to do."""
+
+
+class NewsragError(Exception):
+    """Base class for errors shown to users."""
+
+
+class ConfigError(NewsragError):
+    """A setting is invalid or points to something that does not exist."""
+
+
+class InputError(NewsragError):
+    """A question or request is malformed."""
+
+
+class IngestError(NewsragError):
+    """A file cannot be ingested; the store is left as it was."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        super().__init__(f"{source}: {problem}")
+        self.source = source
+        self.problem = problem
+
+
+class StoreError(NewsragError):
+    """The vector store is unusable (for example built with another embedding model)."""

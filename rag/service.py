@@ -1,0 +1,180 @@
+"""`NewsQA`: the one service object behind the CLI, the API, the UI and the evaluation.
+
+Built from settings once per process; the constructor does no I/O. The model
+loads, the store opens and the lexical index builds on first use (or in
+`warm_up`, which servers call before they accept requests).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from rag.answer import Answer, compose_answer, pick_sentences, question_terms, score_sentences
+from rag.citations import invalid_citations
+from rag.errors import InputError, NewsragError
+from rag.retrieval import (
+    LexicalCorpus,
+    NewsRetriever,
+    conversation_queries,
+    from_document,
+    hybrid_search,
+    to_document,
+)
+from rag.settings import Settings
+from vectorstore.documents import Article, Chunk
+from vectorstore.embeddings import LocalEmbedder, bundled_model_path, check_model_folder
+from vectorstore.ingest import IngestReport, ingest_articles, ingest_paths
+from vectorstore.store import ChromaStore
+
+ANSWER_CHUNKS = 4  # chunks whose sentences compete for the answer
+
+
+def chroma_client(data_dir: Path) -> Any:
+    """An embedded, persistent Chroma client with telemetry off."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(
+        path=str(data_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+
+
+class NewsQA:
+    """Ingest articles, retrieve evidence and answer with verified citations."""
+
+    def __init__(self, settings: Settings, store: ChromaStore, embedder: LocalEmbedder) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self._corpus: LexicalCorpus | None = None
+        self._corpus_counts: tuple[int, int] | None = None
+        self._lock = threading.RLock()
+        self.chain: Runnable[dict[str, Any], Answer] = RunnableLambda(self._retrieve).with_config(
+            run_name="retrieve"
+        ) | RunnableLambda(self._answer).with_config(run_name="answer")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> NewsQA:
+        """The production wiring: the local model and an embedded Chroma under `data_dir`."""
+        model_path = check_model_folder(settings.embedding_model or bundled_model_path())
+        embedder = LocalEmbedder(model_path)
+        data_dir = settings.data_dir
+        store = ChromaStore(
+            lambda: chroma_client(data_dir), embedder.name, prefix=settings.collection_prefix
+        )
+        return cls(settings, store, embedder)
+
+    def warm_up(self) -> None:
+        """Load the model, open the store and build the lexical index now, not on a request."""
+        self.embedder.embed_query("warm up")
+        self._lexical()
+
+    # ingestion -------------------------------------------------------------------------
+    def ingest(self, paths: Sequence[Path], progress: bool = False) -> IngestReport:
+        s = self.settings
+        with self._lock:
+            report = ingest_paths(
+                list(paths), self.store, self.embedder, s.chunk_tokens, s.chunk_overlap,
+                s.max_file_bytes, progress,
+            )  # fmt: skip
+            if report.changed:
+                self._corpus = None
+        return report
+
+    def ingest_articles(self, articles: Sequence[Article], progress: bool = False) -> IngestReport:
+        s = self.settings
+        with self._lock:
+            report = ingest_articles(
+                list(articles), self.store, self.embedder, s.chunk_tokens, s.chunk_overlap,
+                progress=progress,
+            )  # fmt: skip
+            if report.changed:
+                self._corpus = None
+        return report
+
+    def is_empty(self) -> bool:
+        return self.store.counts()[0] == 0
+
+    def health(self) -> dict[str, Any]:
+        documents, chunks = self.store.counts()
+        return {"status": "ok", "documents": documents, "chunks": chunks}
+
+    # retrieval -------------------------------------------------------------------------
+    def _lexical(self) -> LexicalCorpus:
+        """The BM25 corpus, rebuilt when another process changed the store."""
+        with self._lock:
+            counts = self.store.counts()
+            if self._corpus is None or counts != self._corpus_counts:
+                self._corpus = LexicalCorpus.build(self.store.all_chunks())
+                self._corpus_counts = counts
+            return self._corpus
+
+    def _dense(self, text: str, k: int) -> list[tuple[Chunk, float]]:
+        return self.store.dense_search(self.embedder.embed_query(text), k)
+
+    def search(
+        self, question: str, history: Sequence[Mapping[str, str]] = (), k: int = 4
+    ) -> list[tuple[Chunk, float]]:
+        """The `k` best chunks for a question in its conversation."""
+        s = self.settings
+        return hybrid_search(
+            conversation_queries(question, [dict(m) for m in history]),
+            self._lexical(),
+            self._dense,
+            k,
+            s.candidates,
+            s.dense_weight,
+        )
+
+    def as_retriever(self, k: int = 4) -> NewsRetriever:
+        return NewsRetriever(search=lambda q, n: self.search(q, (), n), k=k)
+
+    # answering -------------------------------------------------------------------------
+    def _retrieve(self, request: dict[str, Any]) -> dict[str, Any]:
+        k = max(request["top_k"], ANSWER_CHUNKS)
+        ranked = self.search(request["question"], request["history"], k)
+        return {**request, "documents": [to_document(c, s) for c, s in ranked]}
+
+    def _answer(self, state: dict[str, Any]) -> Answer:
+        ranked = [(from_document(d), float(d.metadata["score"])) for d in state["documents"]]
+        chunks = [c for c, _ in ranked]
+        terms = question_terms(state["question"], state["history"], self._lexical().index)
+        picked = pick_sentences(
+            score_sentences(terms, chunks[:ANSWER_CHUNKS]),
+            self.settings.answer_sentences,
+            self.settings.abstain_below,
+        )
+        doc_ids = sorted({p.chunk.doc_id for p in picked})
+        bodies = {d: a.article.body for d, a in self.store.get_articles(doc_ids).items()}
+        answer = compose_answer(state["question"], picked, ranked, bodies, state["top_k"])
+        if invalid_citations(answer.citations, bodies):
+            raise NewsragError("a citation did not match its article; the answer was withheld")
+        return answer
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Mapping[str, str]] = (),
+        top_k: int | None = None,
+    ) -> Answer:
+        """Answer `question` (in the conversation `history`) with verbatim, cited sentences."""
+        question = question.strip()
+        if not question:
+            raise InputError("the question is empty: ask something about the articles")
+        if len(question) > self.settings.max_question_chars:
+            raise InputError(
+                f"the question has {len(question)} characters; the limit is "
+                f"{self.settings.max_question_chars}"
+            )
+        request = {
+            "question": question,
+            "history": [dict(m) for m in history],
+            "top_k": top_k or self.settings.top_k,
+        }
+        return self.chain.invoke(request)

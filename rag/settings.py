@@ -1,0 +1,47 @@
+"""One settings object, read from `NEWSRAG_*` variables and validated at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rag.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    """Everything a deployment may change; defaults are the measured ones (see README)."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSRAG_", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="where the Chroma store lives")
+    embedding_model: Path | None = Field(
+        None, description="a local sentence-transformers folder; default: the bundled MiniLM"
+    )
+    collection_prefix: str = Field("newsrag", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,60}$")
+    top_k: int = Field(4, ge=1, le=20, description="chunks returned as sources")
+    chunk_tokens: int = Field(254, ge=32, le=510, description="word pieces per chunk (capped)")
+    chunk_overlap: int = Field(1, ge=0, le=5, description="sentences shared by adjacent chunks")
+    candidates: int = Field(20, ge=4, le=200, description="chunks each retriever proposes")
+    dense_weight: float = Field(0.3, ge=0.0, le=1.0, description="dense share in rank fusion")
+    answer_sentences: int = Field(2, ge=1, le=3, description="most sentences in an answer")
+    abstain_below: float = Field(
+        0.5, ge=0.0, le=1.0, description="least evidence coverage needed to answer"
+    )
+    max_file_bytes: int = Field(5_000_000, ge=1_000, description="largest article file accepted")
+    max_question_chars: int = Field(2_000, ge=10)
+    host: str = "127.0.0.1"
+    port: int = Field(7860, ge=1, le=65535)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build and validate settings; a bad value is a `ConfigError` naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"NEWSRAG_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from None

@@ -1,0 +1,1 @@
+"""The Gradio chat, mounted on the API's FastAPI app."""

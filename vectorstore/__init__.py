@@ -1,0 +1,1 @@
+"""Articles on disk to chunks in Chroma: loaders, chunking, embedding and the store."""

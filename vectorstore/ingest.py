@@ -1,0 +1,126 @@
+"""Files into the store, idempotently: unchanged articles are skipped, changed ones replaced.
+
+The article's content hash, kept in Chroma next to the article, is the record
+of what was indexed, so the store and its bookkeeping cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from tqdm import tqdm
+
+from rag.errors import IngestError
+from vectorstore.chunking import fit_sentences, pack_chunks
+from vectorstore.documents import Article, Chunk
+from vectorstore.loaders import find_article_files, read_article
+from vectorstore.sentences import sentence_spans
+from vectorstore.store import ChromaStore
+
+
+class ChunkEncoder(Protocol):
+    """What ingestion needs from the embedding model."""
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def count_tokens(self, texts: list[str]) -> list[int]: ...
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[IngestError] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated)
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped"
+        )
+
+
+def chunk_article(
+    article: Article, encoder: ChunkEncoder, max_tokens: int, overlap: int
+) -> list[Chunk]:
+    """Sentence-aligned chunks of at most `max_tokens` word pieces (capped by the model)."""
+    limit = min(max_tokens, encoder.max_tokens)
+    body = article.body
+    spans, counts = fit_sentences(body, sentence_spans(body), limit, encoder.count_tokens)
+    return [
+        Chunk(
+            doc_id=article.doc_id,
+            index=i,
+            start=s,
+            end=e,
+            text=body[s:e],
+            title=article.title,
+            date=article.date,
+            source=article.source,
+        )
+        for i, (s, e) in enumerate(pack_chunks(spans, counts, limit, overlap))
+    ]
+
+
+def ingest_articles(
+    articles: list[Article],
+    store: ChromaStore,
+    encoder: ChunkEncoder,
+    max_tokens: int,
+    overlap: int,
+    report: IngestReport | None = None,
+    progress: bool = False,
+) -> IngestReport:
+    """Store parsed articles; one failing article never touches the others."""
+    report = report or IngestReport()
+    known = store.content_hashes()
+    seen: dict[str, str] = {}
+    for article in tqdm(articles, desc="ingesting", unit="article", disable=not progress):
+        if article.doc_id in seen:
+            report.skipped.append(
+                IngestError(
+                    article.source,
+                    f"same article id {article.doc_id!r} as {seen[article.doc_id]}: "
+                    "rename one of the files",
+                )
+            )
+            continue
+        seen[article.doc_id] = article.source
+        if known.get(article.doc_id) == article.content_hash:
+            report.unchanged.append(article.doc_id)
+            continue
+        chunks = chunk_article(article, encoder, max_tokens, overlap)
+        vectors = encoder.embed_documents([c.text for c in chunks])
+        store.put_article(article, chunks, vectors)
+        (report.updated if article.doc_id in known else report.added).append(article.doc_id)
+    return report
+
+
+def ingest_paths(
+    paths: list[Path],
+    store: ChromaStore,
+    encoder: ChunkEncoder,
+    max_tokens: int,
+    overlap: int,
+    max_file_bytes: int,
+    progress: bool = False,
+) -> IngestReport:
+    """Read files and folders, skip (and report) what cannot be read, store the rest."""
+    files, problems = find_article_files(paths)
+    report = IngestReport(skipped=list(problems))
+    articles: list[Article] = []
+    for path in files:
+        try:
+            articles.append(read_article(path, max_file_bytes))
+        except IngestError as exc:
+            report.skipped.append(exc)
+    return ingest_articles(articles, store, encoder, max_tokens, overlap, report, progress)
