@@ -88,7 +88,9 @@ def score_sentences(
             seen.add(key)
             cov = coverage(terms, set(analyze(text)))
             scored.append(
-                ScoredSentence(chunk, chunk.start + s, chunk.start + e, cov, cov + RANK_PRIOR / rank)
+                ScoredSentence(
+                    chunk, chunk.start + s, chunk.start + e, cov, cov + RANK_PRIOR / rank
+                )
             )
     return sorted(scored, key=lambda x: -x.score)
 
@@ -100,7 +102,8 @@ def pick_sentences(
     if not scored or scored[0].coverage < abstain_below:
         return []
     best = scored[0]
-    return [best] + [s for s in scored[1:] if s.score >= FOLLOW_RATIO * best.score][: most - 1]
+    runners_up = [s for s in scored[1:] if s.score >= FOLLOW_RATIO * best.score]
+    return [best, *runners_up[: most - 1]]
 
 
 def compose_answer(

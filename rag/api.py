@@ -23,7 +23,9 @@ class Message(BaseModel):
 
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    question: str = Field(min_length=1, max_length=2_000, examples=["Chi è il portavoce del Cremlino?"])
+    question: str = Field(
+        min_length=1, max_length=2_000, examples=["Chi è il portavoce del Cremlino?"]
+    )
     history: list[Message] = Field(default_factory=list, max_length=50)
     top_k: int = Field(4, ge=1, le=20)
 

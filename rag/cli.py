@@ -12,9 +12,11 @@ from rich.console import Console
 from rag.errors import NewsragError
 from rag.settings import Settings, load_settings
 
-app = typer.Typer(help="Questions about news articles, answered with cited quotes.", no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
+app = typer.Typer(
+    help="Questions about news articles, answered with cited quotes.", no_args_is_help=True
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _service(settings: Settings | None = None):  # type: ignore[no-untyped-def]

@@ -70,7 +70,10 @@ class LocalEmbedder(Embeddings):
     @property
     def max_tokens(self) -> int:
         """Word pieces a chunk may hold: the window less [CLS] and [SEP]."""
-        return int(self.model.max_seq_length) - 2
+        window = self.model.max_seq_length
+        if window is None:
+            raise ConfigError(f"{self.model_path}: the model declares no max_seq_length")
+        return int(window) - 2
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:

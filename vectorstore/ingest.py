@@ -6,6 +6,7 @@ of what was indexed, so the store and its bookkeeping cannot drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -26,7 +27,7 @@ class ChunkEncoder(Protocol):
     @property
     def max_tokens(self) -> int: ...
 
-    def count_tokens(self, texts: list[str]) -> list[int]: ...
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
 

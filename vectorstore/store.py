@@ -109,7 +109,9 @@ class ChromaStore:
 
     def content_hashes(self) -> dict[str, str]:
         got = self.articles.get(include=["metadatas"])
-        return {i: str(m["content_hash"]) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+        return {
+            i: str(m["content_hash"]) for i, m in zip(got["ids"], got["metadatas"], strict=True)
+        }
 
     def put_article(
         self, article: Article, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
@@ -156,7 +158,7 @@ class ChromaStore:
         if doc_ids is not None and not doc_ids:
             return {}
         got = self.articles.get(
-            ids=list(doc_ids) if doc_ids is not None else None,
+            ids=sorted(set(doc_ids)) if doc_ids is not None else None,
             include=["documents", "metadatas"],
         )
         out: dict[str, StoredArticle] = {}

@@ -1,0 +1,55 @@
+"""The `newsrag` console script, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from rag.service import NewsQA
+from tests.conftest import ROOT, SEEDS
+
+pytestmark = pytest.mark.integration
+NEWSRAG = str(Path(os.sys.executable).parent / "newsrag")  # type: ignore[attr-defined]
+
+
+def run(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "NEWSRAG_DATA_DIR": str(data_dir), **env}
+    return subprocess.run(
+        [NEWSRAG, *args], capture_output=True, text=True, env=environ, cwd=ROOT, timeout=300
+    )
+
+
+def test_ask_json_is_the_api_json(seeded: NewsQA, seeds_data_dir: Path) -> None:
+    done = run("ask", "Chi è il portavoce del Cremlino?", "--json", data_dir=seeds_data_dir)
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    expected = seeded.ask("Chi è il portavoce del Cremlino?").model_dump()
+    assert body == json.loads(json.dumps(expected))
+    assert "Peskov" in body["answer"]
+
+
+def test_ingest_summary_and_if_empty(tmp_path: Path) -> None:
+    first = run("ingest", "--if-empty", str(SEEDS), data_dir=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "2 added, 0 updated, 0 unchanged, 0 skipped" in first.stdout
+    second = run("ingest", "--if-empty", str(SEEDS), data_dir=tmp_path)
+    assert "nothing ingested" in second.stdout
+    again = run("ingest", str(SEEDS), data_dir=tmp_path)
+    assert "0 added, 0 updated, 2 unchanged, 0 skipped" in again.stdout
+
+
+def test_bad_file_is_reported_and_fails(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\x00\x00")
+    done = run("ingest", str(bad), data_dir=tmp_path / "data")
+    assert done.returncode == 1 and "binary" in done.stderr
+
+
+def test_missing_model_is_a_clear_startup_error(tmp_path: Path) -> None:
+    done = run("ask", "Chi?", data_dir=tmp_path, NEWSRAG_EMBEDDING_MODEL=str(tmp_path / "no-model"))
+    assert done.returncode == 2
+    assert "does not exist" in done.stderr and "NEWSRAG_EMBEDDING_MODEL" in done.stderr

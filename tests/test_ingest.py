@@ -1,0 +1,94 @@
+"""Ingestion into a real Chroma store with the real model: idempotency, updates, bad input."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag.errors import StoreError
+from rag.service import NewsQA, chroma_client
+from tests.conftest import SEED_FILES, SEEDS
+from vectorstore.embeddings import LocalEmbedder
+from vectorstore.store import ChromaStore
+
+pytestmark = pytest.mark.integration
+
+
+def test_chunks_fit_the_model_window_and_match_the_body(seeded: NewsQA) -> None:
+    """Nothing is silently truncated: every chunk, with [CLS]/[SEP], fits in 256 word pieces."""
+    window = seeded.embedder.model.max_seq_length
+    assert window == 256
+    bodies = {d: a.article.body for d, a in seeded.store.get_articles().items()}
+    chunks = seeded.store.all_chunks()
+    assert len(chunks) >= 4
+    for chunk in chunks:
+        assert bodies[chunk.doc_id][chunk.start : chunk.end] == chunk.text
+        assert len(seeded.embedder.model.tokenizer(chunk.text)["input_ids"]) <= window
+    # Together the chunks cover every non-blank character of every article.
+    for doc_id, body in bodies.items():
+        covered = [False] * len(body)
+        for c in (c for c in chunks if c.doc_id == doc_id):
+            covered[c.start : c.end] = [True] * (c.end - c.start)
+        assert all(covered[i] or body[i].isspace() for i in range(len(body)))
+
+
+def test_reingest_is_idempotent_and_changes_replace_chunks(service: NewsQA, tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    shutil.copytree(SEEDS, folder)
+    first = service.ingest([folder])
+    assert (len(first.added), len(first.updated), len(first.unchanged)) == (2, 0, 0)
+    counts = service.store.counts()
+    again = service.ingest([folder])
+    assert (len(again.added), len(again.updated), len(again.unchanged)) == (0, 0, 2)
+    assert service.store.counts() == counts
+
+    changed = folder / SEED_FILES[1].name
+    changed.write_text(changed.read_text() + "\nIl Cremlino ha poi annunciato un nuovo vertice.")
+    update = service.ingest([folder])
+    assert update.updated == ["001_526304c45c6c8f07"] and len(update.unchanged) == 1
+    chunks = [c for c in service.store.all_chunks() if c.doc_id == "001_526304c45c6c8f07"]
+    body = service.store.get_articles(["001_526304c45c6c8f07"])["001_526304c45c6c8f07"]
+    assert body.article.body.endswith("nuovo vertice.")
+    assert body.chunks == len(chunks) and [c.index for c in chunks] == list(range(len(chunks)))
+    answer = service.ask("Cosa ha annunciato il Cremlino sul nuovo vertice?")
+    assert "nuovo vertice" in answer.answer
+
+
+def test_bad_files_are_skipped_and_nothing_stored_is_lost(service: NewsQA, tmp_path: Path) -> None:
+    service.ingest(SEED_FILES)
+    before = service.store.counts()
+    (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02")
+    (tmp_path / "latin.txt").write_bytes("città".encode("latin-1"))
+    (tmp_path / "empty.md").write_bytes(b"")
+    report = service.ingest([tmp_path, tmp_path / "missing.txt"])
+    assert report.added == [] and len(report.skipped) == 4
+    assert service.store.counts() == before
+    assert "Peskov" in service.ask("Chi è il portavoce del Cremlino?").answer
+
+
+def test_same_file_name_twice_is_skipped(service: NewsQA, tmp_path: Path) -> None:
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "notizia.txt").write_text(f"Notizia della cartella {sub}.")
+    report = service.ingest([tmp_path])
+    assert len(report.added) == 1 and "rename" in str(report.skipped[0])
+
+
+def test_delete_removes_every_chunk(service: NewsQA) -> None:
+    service.ingest(SEED_FILES)
+    assert service.store.delete_article("001_526304c45c6c8f07")
+    assert not service.store.delete_article("001_526304c45c6c8f07")
+    assert {c.doc_id for c in service.store.all_chunks()} == {"000_8a743153ebfc5c65"}
+    assert service.store.counts()[0] == 1
+
+
+def test_store_built_with_another_model_is_refused(
+    service: NewsQA, embedder: LocalEmbedder, tmp_path: Path
+) -> None:
+    service.ingest(SEED_FILES[:1])
+    data_dir = service.settings.data_dir
+    other = ChromaStore(lambda: chroma_client(data_dir), "some-other-model")
+    with pytest.raises(StoreError, match="another NEWSRAG_DATA_DIR"):
+        other.counts()
