@@ -8,11 +8,13 @@ answer is a quote.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from rag.answer_types import has_type
 from rag.citations import Citation
 from rag.language import abstention_message
 from rag.lexical import LexicalIndex, analyze
@@ -65,6 +67,26 @@ def question_terms(
     return weights
 
 
+_NAME = re.compile(r"(?<![\w’'])[A-ZÀ-Ý][\w-]*")
+
+
+def unknown_names(question: str, index: LexicalIndex) -> list[str]:
+    """Capitalised words (not opening the question) that occur nowhere in the collection.
+
+    A question about a person, place or body the articles never mention cannot be
+    answered from them, however well the rest of its words match.
+    """
+    names = []
+    for match in _NAME.finditer(question):
+        before = question[: match.start()].rstrip(" «“\"'(")
+        if not before or before[-1] in ".!?:":
+            continue  # sentence-initial capital, not a name
+        stems = analyze(match.group(0))
+        if stems and all(index.doc_freq.get(t, 0) == 0 for t in stems):
+            names.append(match.group(0))
+    return names
+
+
 def coverage(terms: Mapping[str, float], sentence_terms: set[str]) -> float:
     """Share of the question's weight that the sentence contains (0 when nothing to match)."""
     total = sum(terms.values())
@@ -74,16 +96,17 @@ def coverage(terms: Mapping[str, float], sentence_terms: set[str]) -> float:
 
 
 def score_sentences(
-    terms: Mapping[str, float], ranked_chunks: Sequence[Chunk]
+    terms: Mapping[str, float], ranked_chunks: Sequence[Chunk], kind: str | None = None
 ) -> list[ScoredSentence]:
-    """Every sentence of the retrieved chunks, best first; duplicates from overlaps dropped."""
+    """Sentences of the retrieved chunks that can hold an answer of the expected `kind`,
+    best first; duplicates from chunk overlaps are dropped."""
     seen: set[tuple[str, int]] = set()
     scored: list[ScoredSentence] = []
     for rank, chunk in enumerate(ranked_chunks, start=1):
         for s, e in sentence_spans(chunk.text):
             key = (chunk.doc_id, chunk.start + s)
             text = chunk.text[s:e]
-            if key in seen or len(text.split()) < MIN_ANSWER_WORDS:
+            if key in seen or len(text.split()) < MIN_ANSWER_WORDS or not has_type(text, kind):
                 continue
             seen.add(key)
             cov = coverage(terms, set(analyze(text)))

@@ -84,6 +84,38 @@ def serve(
     uvicorn.run(create_app(service), host=host, port=port, log_level="info")
 
 
+@app.command("eval")
+def evaluate(
+    dataset: Annotated[str, typer.Option(help="seeds, squad-it or a JSONL file")] = "seeds",
+    limit: Annotated[int | None, typer.Option(min=1, help="evaluate a random sample")] = None,
+    sample_seed: Annotated[int, typer.Option(help="seed of the random sample")] = 0,
+    out_dir: Annotated[Path, typer.Option("--out", help="where the report goes")] = Path(
+        "eval-results"
+    ),
+    corpus: Annotated[
+        Path | None, typer.Option(help="articles for a JSONL dataset (default: the store)")
+    ] = None,
+    baselines: Annotated[bool, typer.Option(help="also run the baselines")] = True,
+) -> None:
+    """Measure retrieval, answers, citations and abstention, next to the baselines."""
+    import tempfile
+
+    from eval.datasets import load_set, sample
+    from eval.report import metrics_table_markdown, write_report
+    from eval.runner import evaluate as run_evaluation
+
+    settings = load_settings()
+    evalset = load_set(dataset, corpus)
+    items = sample(evalset.items, limit, sample_seed)
+    with tempfile.TemporaryDirectory(prefix="newsrag-eval-") as tmp:
+        if evalset.articles:  # a corpus of its own: a fresh store, not the user's
+            settings = settings.model_copy(update={"data_dir": Path(tmp)})
+        results = run_evaluation(_service(settings), evalset, items, baselines)
+    paths = write_report(results, out_dir)
+    out.print(metrics_table_markdown(results))
+    out.print(f"report: {paths['report']} · figures: {paths['results']}")
+
+
 def main() -> None:
     """Console entry point: user-facing errors become one clear line and exit code 2."""
     try:

@@ -14,7 +14,15 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.answer import Answer, compose_answer, pick_sentences, question_terms, score_sentences
+from rag.answer import (
+    Answer,
+    compose_answer,
+    pick_sentences,
+    question_terms,
+    score_sentences,
+    unknown_names,
+)
+from rag.answer_types import expected_type
 from rag.citations import invalid_citations
 from rag.errors import InputError, NewsragError
 from rag.retrieval import (
@@ -144,12 +152,16 @@ class NewsQA:
     def _answer(self, state: dict[str, Any]) -> Answer:
         ranked = [(from_document(d), float(d.metadata["score"])) for d in state["documents"]]
         chunks = [c for c, _ in ranked]
-        terms = question_terms(state["question"], state["history"], self._lexical().index)
+        index = self._lexical().index
+        terms = question_terms(state["question"], state["history"], index)
+        kind = expected_type(state["question"])
         picked = pick_sentences(
-            score_sentences(terms, chunks[:ANSWER_CHUNKS]),
+            score_sentences(terms, chunks[:ANSWER_CHUNKS], kind),
             self.settings.answer_sentences,
             self.settings.abstain_below,
         )
+        if unknown_names(state["question"], index):
+            picked = []
         doc_ids = sorted({p.chunk.doc_id for p in picked})
         bodies = {d: a.article.body for d, a in self.store.get_articles(doc_ids).items()}
         answer = compose_answer(state["question"], picked, ranked, bodies, state["top_k"])

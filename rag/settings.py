@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     dense_weight: float = Field(0.3, ge=0.0, le=1.0, description="dense share in rank fusion")
     answer_sentences: int = Field(2, ge=1, le=3, description="most sentences in an answer")
     abstain_below: float = Field(
-        0.5, ge=0.0, le=1.0, description="least evidence coverage needed to answer"
+        0.1, ge=0.0, le=1.0, description="least evidence coverage needed to answer"
     )
     max_file_bytes: int = Field(5_000_000, ge=1_000, description="largest article file accepted")
     max_question_chars: int = Field(2_000, ge=10)

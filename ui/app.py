@@ -38,7 +38,9 @@ def build_ui(service: NewsQA) -> gr.Blocks:
             fn=respond,
             examples=EXAMPLES,
             chatbot=gr.Chatbot(height=520, label="newsrag", elem_id="chat"),
-            textbox=gr.Textbox(placeholder="Fai una domanda sugli articoli…", elem_id="question"),
+            textbox=gr.Textbox(
+                placeholder="Fai una domanda sugli articoli…", elem_id="question", submit_btn=True
+            ),
             analytics_enabled=False,
             cache_examples=False,
         )

@@ -78,7 +78,7 @@ class LocalEmbedder(Embeddings):
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        encoded: Any = self.model.tokenizer(list(texts), add_special_tokens=False)
+        encoded: Any = self.model.tokenizer(list(texts), add_special_tokens=False, verbose=False)
         return [len(ids) for ids in encoded["input_ids"]]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
