@@ -23,7 +23,7 @@ from rag.service import NewsQA
 
 RETRIEVE = 10
 SYSTEM_LABELS = {
-    "newsrag": "newsrag (hybrid BM25+dense, extractive)",
+    "newsrag": "newsrag (stemmed BM25, sentence chunks, extractive)",
     "langchain_tutorial": "LangChain tutorial (1000/200, dense k=4)",
     "bm25_plain": "plain BM25 (same chunks)",
     "bm25_stemmed": "Italian-stemmed BM25 (same chunks)",

@@ -19,14 +19,18 @@ _TIME_WORDS = (
     "stasera settimana settimane mese mesi anno anni secolo secoli decennio giorno giorni "
     "dopo prima durante mentre quando allora fine inizio metà"
 )
+# Cardinal number words, compounds included ("ventisei", "duemila"); not "una"/"uno",
+# which are mostly articles, nor "secondo", which mostly means "according to".
 _NUMBER_WORDS = (
-    "uno una due tre quattro cinque sei sette otto nove dieci undici dodici venti trenta "
-    "quaranta cinquanta cento mille mila migliaia milione milioni miliardo miliardi decine "
-    "centinaia dozzina dozzine metà doppio triplo primo secondo terzo"
+    r"due|tre|quattro|cinque|sei|sette|otto|nove|dieci|undici|dodici|tredici|quattordici|"
+    r"quindici|sedici|diciassette|diciotto|diciannove|vent[aeiou]\w*|trent[aeiou]\w*|"
+    r"quarant\w*|cinquant\w*|sessant\w*|settant\w*|ottant\w*|novant\w*|cent[oi]\w*|"
+    r"mille|\w+mila|migliai\w*|milion\w*|miliard\w*|decine|dozzin\w*|doppio|triplo|"
+    r"two|three|four|five|six|seven|eight|nine|ten|hundred\w*|thousand\w*|million\w*"
 )
 _DIGIT = re.compile(r"\d")
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
-_NUMBER_RE = re.compile(r"\b(" + "|".join(_NUMBER_WORDS.split()) + r")\b", re.IGNORECASE)
+_NUMBER_RE = re.compile(r"\b(" + _NUMBER_WORDS + r")\b", re.IGNORECASE)
 _TIME_RE = re.compile(
     r"\b(" + "|".join((_MONTHS + " " + _TIME_WORDS).split()) + r")\b", re.IGNORECASE
 )

@@ -4,13 +4,15 @@ that are verbatim at their offsets on every path."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from rag.answer import Answer
 from rag.errors import InputError
 from rag.service import NewsQA
-from tests.conftest import KREMLIN_DOC, ROOT
+from tests.conftest import KREMLIN_DOC, ROOT, make_service
+from vectorstore.embeddings import LocalEmbedder
 
 pytestmark = pytest.mark.integration
 
@@ -85,3 +87,13 @@ def test_langchain_retriever(seeded: NewsQA) -> None:
     assert len(docs) == 2 and docs[0].metadata["doc_id"] == KREMLIN_DOC
     assert any("Peskov" in d.page_content for d in docs)
     assert all(d.metadata["end"] - d.metadata["start"] == len(d.page_content) for d in docs)
+
+
+def test_dense_fusion_path(seeds_data_dir: Path, seeded: NewsQA, embedder: LocalEmbedder) -> None:
+    """With a dense share the Chroma vectors take part in the ranking, and answers still cite."""
+    hybrid = make_service(seeds_data_dir, embedder, dense_weight=0.5)
+    near = hybrid.store.dense_search(embedder.embed_query("portavoce del Cremlino Peskov"), 3)
+    assert len(near) == 3 and all(-1.0 <= score <= 1.0 for _, score in near)
+    answer = hybrid.ask("Chi è il portavoce del Cremlino?")
+    assert "Peskov" in answer.answer
+    assert_citations_verbatim(hybrid, answer)

@@ -1,0 +1,88 @@
+"""Pure answer logic: expected types, unknown names, coverage, picking and composing."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer import (
+    compose_answer,
+    coverage,
+    pick_sentences,
+    question_terms,
+    score_sentences,
+    unknown_names,
+)
+from rag.answer_types import NUMBER, TIME, expected_type, has_type
+from rag.lexical import LexicalIndex
+from vectorstore.documents import Chunk
+
+BODY = (
+    "Titolo breve\nPeskov ha parlato a Vladivostok venerdì. "
+    "Ventisei nazioni hanno promesso garanzie. Il vertice si è svolto a Parigi."
+)
+
+
+def chunk_of(body: str, start: int = 0) -> Chunk:
+    return Chunk("d", 0, start, len(body), body[start:], title="T", date="2025-09-05", source="s")
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Quando ha parlato Peskov?", TIME),
+        ("In che anno si sono tenuti i colloqui?", TIME),
+        ("Quante nazioni hanno promesso garanzie?", NUMBER),
+        ("How many nations?", NUMBER),
+        ("Chi è il portavoce?", None),
+    ],
+)
+def test_expected_type(question: str, kind: str | None) -> None:
+    assert expected_type(question) == kind
+
+
+def test_has_type() -> None:
+    assert has_type("Nel 2022 a Istanbul.", TIME) and has_type("Lo ha detto venerdì.", TIME)
+    assert not has_type("Peskov ha parlato.", TIME)
+    assert has_type("Ventisei nazioni.", NUMBER) and has_type("26 nazioni.", NUMBER)
+    assert not has_type("Molte nazioni.", NUMBER) and has_type("Qualsiasi cosa.", None)
+
+
+def test_unknown_names_ignore_the_first_word_and_known_names() -> None:
+    index = LexicalIndex([BODY])
+    assert unknown_names("Cosa ha detto Giorgia Meloni a Parigi?", index) == ["Giorgia", "Meloni"]
+    assert unknown_names("Peskov dove ha parlato?", index) == []
+    assert unknown_names("Dove ha parlato Peskov?", index) == []
+
+
+def test_coverage_weights_and_history() -> None:
+    index = LexicalIndex([BODY, "altro testo sul vertice"])
+    terms = question_terms(
+        "E dove ha parlato?", [{"role": "user", "content": "Cosa ha detto Peskov?"}], index
+    )
+    assert terms["parl"] > terms["peskov"] > 0  # history terms count less
+    assert coverage(terms, {"parl", "peskov"}) == pytest.approx(1.0)
+    assert coverage(terms, set()) == 0.0 and coverage({}, {"x"}) == 0.0
+
+
+def test_pick_abstains_below_threshold_and_skips_headings() -> None:
+    index = LexicalIndex([BODY])
+    terms = question_terms("Dove ha parlato Peskov?", [], index)
+    scored = score_sentences(terms, [chunk_of(BODY)])
+    assert all(BODY[s.start : s.end] != "Titolo breve" for s in scored)
+    assert BODY[scored[0].start : scored[0].end].startswith("Peskov ha parlato")
+    assert pick_sentences(scored, 2, abstain_below=0.99)[0] is scored[0]
+    nothing = question_terms("Ricetta della carbonara?", [], index)
+    assert pick_sentences(score_sentences(nothing, [chunk_of(BODY)]), 2, 0.1) == []
+
+
+def test_compose_answer_cuts_quotes_from_the_body() -> None:
+    index = LexicalIndex([BODY])
+    chunk = chunk_of(BODY, start=13)
+    scored = score_sentences(question_terms("Quante nazioni?", [], index), [chunk], NUMBER)
+    answer = compose_answer("Quante nazioni?", scored[:1], [(chunk, 0.5)], {"d": BODY}, 4)
+    c = answer.citations[0]
+    assert BODY[c.start : c.end] == c.quote == "Ventisei nazioni hanno promesso garanzie."
+    assert answer.answer == f"{c.quote} [1]" and not answer.abstained
+    assert answer.sources[0].text == BODY[13:] and answer.sources[0].start == 13
+    empty = compose_answer("What?", [], [(chunk, 0.5)], {"d": BODY}, 4)
+    assert empty.abstained and empty.answer.startswith("I could not find")
