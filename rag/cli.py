@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from rag.errors import NewsragError
 from rag.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from rag.service import NewsQA
 
 app = typer.Typer(
     help="Questions about news articles, answered with cited quotes.", no_args_is_help=True
@@ -19,7 +22,8 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
-def _service(settings: Settings | None = None):  # type: ignore[no-untyped-def]
+def _service(settings: Settings | None = None) -> NewsQA:
+    """The service, imported late so `newsrag --help` stays instant."""
     from rag.service import NewsQA
 
     return NewsQA.from_settings(settings or load_settings())

@@ -38,7 +38,7 @@ def test_ask_contract(client: TestClient, seeded: NewsQA) -> None:
     assert set(citation) >= {"n", "doc_id", "title", "date", "source", "quote", "start", "end"}
     article = seeded.store.get_articles([KREMLIN_DOC])[KREMLIN_DOC].article
     assert article.body[citation["start"] : citation["end"]] == citation["quote"]
-    assert len(body["sources"]) == 4
+    assert 1 <= len(body["sources"]) <= 4  # at most top_k: only chunks that match
     assert set(body["sources"][0]) >= {"doc_id", "title", "date", "text", "start", "end", "score"}
 
 
