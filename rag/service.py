@@ -8,7 +8,7 @@ loads, the store opens and the lexical index builds on first use (or in
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,22 +86,35 @@ class NewsQA:
     # ingestion -------------------------------------------------------------------------
     def ingest(self, paths: Sequence[Path], progress: bool = False) -> IngestReport:
         s = self.settings
-        with self._lock:
-            report = ingest_paths(
-                list(paths), self.store, self.embedder, s.chunk_tokens, s.chunk_overlap,
-                s.max_file_bytes, progress,
-            )  # fmt: skip
-            if report.changed:
-                self._corpus = None
-        return report
+        return self._changing_store(
+            lambda: ingest_paths(
+                list(paths),
+                self.store,
+                self.embedder,
+                s.chunk_tokens,
+                s.chunk_overlap,
+                s.max_file_bytes,
+                progress,
+            )
+        )
 
     def ingest_articles(self, articles: Sequence[Article], progress: bool = False) -> IngestReport:
         s = self.settings
-        with self._lock:
-            report = ingest_articles(
-                list(articles), self.store, self.embedder, s.chunk_tokens, s.chunk_overlap,
+        return self._changing_store(
+            lambda: ingest_articles(
+                list(articles),
+                self.store,
+                self.embedder,
+                s.chunk_tokens,
+                s.chunk_overlap,
                 progress=progress,
-            )  # fmt: skip
+            )
+        )
+
+    def _changing_store(self, ingest: Callable[[], IngestReport]) -> IngestReport:
+        """Run an ingestion alone, and drop the lexical index if it changed anything."""
+        with self._lock:
+            report = ingest()
             if report.changed:
                 self._corpus = None
         return report
@@ -127,13 +140,17 @@ class NewsQA:
         return self.store.dense_search(self.embedder.embed_query(text), k)
 
     def search(
-        self, question: str, history: Sequence[Mapping[str, str]] = (), k: int = 4
+        self,
+        question: str,
+        history: Sequence[Mapping[str, str]] = (),
+        k: int = 4,
+        corpus: LexicalCorpus | None = None,
     ) -> list[tuple[Chunk, float]]:
         """The `k` best chunks for a question in its conversation."""
         s = self.settings
         return hybrid_search(
             conversation_queries(question, [dict(m) for m in history]),
-            self._lexical(),
+            corpus or self._lexical(),
             self._dense,
             k,
             s.candidates,
@@ -146,13 +163,14 @@ class NewsQA:
     # answering -------------------------------------------------------------------------
     def _retrieve(self, request: dict[str, Any]) -> dict[str, Any]:
         k = max(request["top_k"], ANSWER_CHUNKS)
-        ranked = self.search(request["question"], request["history"], k)
-        return {**request, "documents": [to_document(c, s) for c, s in ranked]}
+        corpus = self._lexical()
+        ranked = self.search(request["question"], request["history"], k, corpus)
+        return {**request, "corpus": corpus, "documents": [to_document(c, s) for c, s in ranked]}
 
     def _answer(self, state: dict[str, Any]) -> Answer:
         ranked = [(from_document(d), float(d.metadata["score"])) for d in state["documents"]]
         chunks = [c for c, _ in ranked]
-        index = self._lexical().index
+        index = state["corpus"].index
         terms = question_terms(state["question"], state["history"], index)
         kind = expected_type(state["question"])
         picked = pick_sentences(
