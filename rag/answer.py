@@ -22,7 +22,8 @@ from vectorstore.documents import Chunk
 from vectorstore.sentences import sentence_spans
 
 SOURCE_MAX_CHARS = 1500
-MIN_ANSWER_WORDS = 4  # shorter "sentences" are headings, not answers
+MIN_ANSWER_WORDS = 4  # shorter "sentences" are fragments, not answers
+_SENTENCE_END = tuple(".!?…»”\"')")  # a line without one is a heading, not an answer
 RANK_PRIOR = 0.05  # ties go to the better-retrieved chunk
 FOLLOW_RATIO = 0.75  # a further sentence must score this close to the best one
 HISTORY_TERM_WEIGHT = 0.3
@@ -106,7 +107,12 @@ def score_sentences(
         for s, e in sentence_spans(chunk.text):
             key = (chunk.doc_id, chunk.start + s)
             text = chunk.text[s:e]
-            if key in seen or len(text.split()) < MIN_ANSWER_WORDS or not has_type(text, kind):
+            if (
+                key in seen
+                or len(text.split()) < MIN_ANSWER_WORDS
+                or not text.endswith(_SENTENCE_END)
+                or not has_type(text, kind)
+            ):
                 continue
             seen.add(key)
             cov = coverage(terms, set(analyze(text)))

@@ -17,7 +17,7 @@ from rag.lexical import LexicalIndex
 from vectorstore.documents import Chunk
 
 BODY = (
-    "Titolo breve\nPeskov ha parlato a Vladivostok venerdì. "
+    "Un titolo senza punto finale\nPeskov ha parlato a Vladivostok venerdì. "
     "Ventisei nazioni hanno promesso garanzie. Il vertice si è svolto a Parigi."
 )
 
@@ -68,7 +68,7 @@ def test_pick_abstains_below_threshold_and_skips_headings() -> None:
     index = LexicalIndex([BODY])
     terms = question_terms("Dove ha parlato Peskov?", [], index)
     scored = score_sentences(terms, [chunk_of(BODY)])
-    assert all(BODY[s.start : s.end] != "Titolo breve" for s in scored)
+    assert all(BODY[s.start : s.end] != "Un titolo senza punto finale" for s in scored)
     assert BODY[scored[0].start : scored[0].end].startswith("Peskov ha parlato")
     assert pick_sentences(scored, 2, abstain_below=0.99)[0] is scored[0]
     nothing = question_terms("Ricetta della carbonara?", [], index)
