@@ -82,10 +82,8 @@ def record(item: EvalItem, out: Outcome, bodies: dict[str, str]) -> dict[str, An
     references = [item.answer] if item.answer else item.gold_answers
     valid = [is_verbatim(q, bodies.get(d, ""), s, e) for d, q, s, e in out.citations]
     gold_spans = m.find_spans(bodies.get(item.doc_id or "", ""), item.evidence)
-    on_gold = [
-        d == item.doc_id and any(m.spans_overlap((s, e), g) for g in gold_spans)
-        for d, _, s, e in out.citations
-    ]
+    # A citation of another article is an empty span: it overlaps no gold evidence.
+    cited = [(s, e) if d == item.doc_id else (0, 0) for d, _, s, e in out.citations]
     failure = None
     if not all(valid):
         failure = "invalid citation"
@@ -111,7 +109,7 @@ def record(item: EvalItem, out: Outcome, bodies: dict[str, str]) -> dict[str, An
         "citations_valid": all(valid),
         "valid_citations": sum(valid),
         "has_evidence": bool(item.evidence),
-        "citation_precision": sum(on_gold) / len(on_gold) if on_gold and gold_spans else None,
+        "citation_precision": m.citation_precision(cited, gold_spans) if gold_spans else None,
         "latency_ms": round(out.latency_ms, 3),
         "retrieved": [{**r, "text": r["text"][:300]} for r in out.retrieved[:3]],
         "failure": failure,

@@ -54,6 +54,17 @@ def ingest(
 
 
 @app.command()
+def delete(doc_ids: Annotated[list[str], typer.Argument(help="article ids to remove")]) -> None:
+    """Remove articles and every one of their chunks."""
+    service = _service()
+    missing = [d for d in doc_ids if not service.delete(d)]
+    for doc_id in doc_ids:
+        out.print(f"{'not found' if doc_id in missing else 'deleted':9} {doc_id}")
+    if missing:
+        raise typer.Exit(1)
+
+
+@app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="the question, in Italian or English")],
     as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,

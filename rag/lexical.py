@@ -10,7 +10,7 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import bm25s
 import Stemmer
@@ -64,9 +64,6 @@ class LexicalIndex:
 
     def idf(self, term: str) -> float:
         return idf(self.doc_freq.get(term, 0), max(self.size, 1))
-
-    def weights(self, terms: Iterable[str]) -> dict[str, float]:
-        return {t: self.idf(t) for t in set(terms)}
 
     def search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
         """Positions of the best `k` texts for the query terms, with BM25 scores > 0."""

@@ -111,6 +111,14 @@ class NewsQA:
             )
         )
 
+    def delete(self, doc_id: str) -> bool:
+        """Remove an article and all of its chunks; False when there was no such article."""
+        with self._lock:
+            deleted = self.store.delete_article(doc_id)
+            if deleted:
+                self._corpus = None
+        return deleted
+
     def _changing_store(self, ingest: Callable[[], IngestReport]) -> IngestReport:
         """Run an ingestion alone, and drop the lexical index if it changed anything."""
         with self._lock:

@@ -53,3 +53,15 @@ def test_missing_model_is_a_clear_startup_error(tmp_path: Path) -> None:
     done = run("ask", "Chi?", data_dir=tmp_path, NEWSRAG_EMBEDDING_MODEL=str(tmp_path / "no-model"))
     assert done.returncode == 2
     assert "does not exist" in done.stderr and "NEWSRAG_EMBEDDING_MODEL" in done.stderr
+
+
+def test_delete_removes_an_article(tmp_path: Path) -> None:
+    assert run("ingest", str(SEEDS), data_dir=tmp_path).returncode == 0
+    done = run("delete", "001_526304c45c6c8f07", "nope", data_dir=tmp_path)
+    assert done.returncode == 1
+    assert "deleted   001_526304c45c6c8f07" in done.stdout and "not found nope" in done.stdout
+    answer = json.loads(
+        run("ask", "Chi è il portavoce del Cremlino?", "--json", data_dir=tmp_path).stdout
+    )
+    assert all(c["doc_id"] != "001_526304c45c6c8f07" for c in answer["citations"])
+    assert all(s["doc_id"] != "001_526304c45c6c8f07" for s in answer["sources"])

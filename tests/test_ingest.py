@@ -78,8 +78,10 @@ def test_same_file_name_twice_is_skipped(service: NewsQA, tmp_path: Path) -> Non
 
 def test_delete_removes_every_chunk(service: NewsQA) -> None:
     service.ingest(SEED_FILES)
-    assert service.store.delete_article("001_526304c45c6c8f07")
-    assert not service.store.delete_article("001_526304c45c6c8f07")
+    assert "Peskov" in service.ask("Chi è il portavoce del Cremlino?").answer
+    assert service.delete("001_526304c45c6c8f07")
+    assert not service.delete("001_526304c45c6c8f07")
+    assert "Peskov" not in service.ask("Chi è il portavoce del Cremlino?").answer
     assert {c.doc_id for c in service.store.all_chunks()} == {"000_8a743153ebfc5c65"}
     assert service.store.counts()[0] == 1
 
