@@ -181,13 +181,15 @@ class NewsQA:
         index = state["corpus"].index
         terms = question_terms(state["question"], state["history"], index)
         kind = expected_type(state["question"])
-        picked = pick_sentences(
-            score_sentences(terms, chunks[:ANSWER_CHUNKS], kind),
-            self.settings.answer_sentences,
-            self.settings.abstain_below,
+        picked = (
+            []  # the question is about someone or something the articles never mention
+            if unknown_names(state["question"], index)
+            else pick_sentences(
+                score_sentences(terms, chunks[:ANSWER_CHUNKS], kind),
+                self.settings.answer_sentences,
+                self.settings.abstain_below,
+            )
         )
-        if unknown_names(state["question"], index):
-            picked = []
         doc_ids = sorted({p.chunk.doc_id for p in picked})
         bodies = {d: a.article.body for d, a in self.store.get_articles(doc_ids).items()}
         answer = compose_answer(state["question"], picked, ranked, bodies, state["top_k"])
