@@ -19,7 +19,7 @@ from vectorstore.documents import Article
 from vectorstore.sentences import sentence_spans
 
 ANSWER_CHUNKS = 4
-RETRIEVE = 10
+RETRIEVE = 10  # ranking depth every system is measured to (hit@10)
 Tokenizer = Callable[[str], list[str]]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from rag.errors import InputError
 from vectorstore.documents import Article
-from vectorstore.loaders import doc_id_for, find_article_files, read_article
+from vectorstore.loaders import MAX_FILE_BYTES, doc_id_for, find_article_files, read_article
 from vectorstore.sentences import sentence_spans
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -74,7 +74,7 @@ def read_jsonl(path: Path) -> list[EvalItem]:
 
 
 def seeds_set() -> EvalSet:
-    articles = [read_article(p, 5_000_000) for p in sorted(SEEDS_DIR.glob("*.txt"))]
+    articles = [read_article(p, MAX_FILE_BYTES) for p in sorted(SEEDS_DIR.glob("*.txt"))]
     return EvalSet("seeds", articles, read_jsonl(SEEDS_JSONL))
 
 
@@ -128,7 +128,7 @@ def custom_set(path: Path, corpus: Path | None) -> EvalSet:
         files, problems = find_article_files([corpus])
         if problems:
             raise InputError(str(problems[0]))
-        articles = [read_article(p, 5_000_000) for p in files]
+        articles = [read_article(p, MAX_FILE_BYTES) for p in files]
     return EvalSet(str(path), articles, read_jsonl(path))
 
 

@@ -14,14 +14,19 @@ from typing import Any
 from tqdm import tqdm
 
 from eval import metrics as m
-from eval.baselines import BaselineResult, BM25Baseline, TutorialBaseline, plain_tokens
+from eval.baselines import (
+    RETRIEVE,
+    BaselineResult,
+    BM25Baseline,
+    TutorialBaseline,
+    plain_tokens,
+)
 from eval.baselines import tutorial_chunks as make_tutorial_chunks
 from eval.datasets import EvalItem, EvalSet
 from rag.citations import is_verbatim
 from rag.lexical import analyze
 from rag.service import NewsQA
 
-RETRIEVE = 10
 SYSTEM_LABELS = {
     "newsrag": "newsrag (stemmed BM25, sentence chunks, extractive)",
     "langchain_tutorial": "LangChain tutorial (1000/200, dense k=4)",

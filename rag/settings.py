@@ -8,6 +8,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rag.errors import ConfigError
+from vectorstore.loaders import MAX_FILE_BYTES
 
 
 class Settings(BaseSettings):
@@ -31,7 +32,9 @@ class Settings(BaseSettings):
     abstain_below: float = Field(
         0.1, ge=0.0, le=1.0, description="least evidence coverage needed to answer"
     )
-    max_file_bytes: int = Field(5_000_000, ge=1_000, description="largest article file accepted")
+    max_file_bytes: int = Field(
+        MAX_FILE_BYTES, ge=1_000, description="largest article file accepted"
+    )
     max_question_chars: int = Field(2_000, ge=10)
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)

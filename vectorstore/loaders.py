@@ -16,6 +16,7 @@ from vectorstore.sentences import sentence_spans
 
 SUPPORTED_SUFFIXES = (".txt", ".md")
 TITLE_MAX_CHARS = 80
+MAX_FILE_BYTES = 5_000_000  # default limit (NEWSRAG_MAX_FILE_BYTES)
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
 _DATE_MARKER = re.compile(r"\A\s*date\s+(\d{4}-\d{2}-\d{2})\b[ \t]*")
