@@ -7,6 +7,7 @@ loads, the store opens and the lexical index builds on first use (or in
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ from rag.answer_types import expected_type
 from rag.citations import invalid_citations
 from rag.errors import InputError, NewsragError
 from rag.retrieval import (
+    DateRange,
     LexicalCorpus,
     NewsRetriever,
     conversation_queries,
@@ -153,8 +155,9 @@ class NewsQA:
         history: Sequence[Mapping[str, str]] = (),
         k: int = 4,
         corpus: LexicalCorpus | None = None,
+        dates: DateRange = (None, None),
     ) -> list[tuple[Chunk, float]]:
-        """The `k` best chunks for a question in its conversation."""
+        """The `k` best chunks for a question in its conversation, within `dates` if set."""
         s = self.settings
         return hybrid_search(
             conversation_queries(question, [dict(m) for m in history]),
@@ -163,6 +166,7 @@ class NewsQA:
             k,
             s.candidates,
             s.dense_weight,
+            dates,
         )
 
     def as_retriever(self, k: int = 4) -> NewsRetriever:
@@ -172,7 +176,7 @@ class NewsQA:
     def _retrieve(self, request: dict[str, Any]) -> dict[str, Any]:
         k = max(request["top_k"], ANSWER_CHUNKS)
         corpus = self._lexical()
-        ranked = self.search(request["question"], request["history"], k, corpus)
+        ranked = self.search(request["question"], request["history"], k, corpus, request["dates"])
         return {**request, "corpus": corpus, "documents": [to_document(c, s) for c, s in ranked]}
 
     def _answer(self, state: dict[str, Any]) -> Answer:
@@ -202,8 +206,11 @@ class NewsQA:
         question: str,
         history: Sequence[Mapping[str, str]] = (),
         top_k: int | None = None,
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
     ) -> Answer:
-        """Answer `question` (in the conversation `history`) with verbatim, cited sentences."""
+        """Answer `question` (in the conversation `history`) with verbatim, cited sentences,
+        from articles dated between `date_from` and `date_to` when they are given."""
         question = question.strip()
         if not question:
             raise InputError("the question is empty: ask something about the articles")
@@ -212,9 +219,15 @@ class NewsQA:
                 f"the question has {len(question)} characters; the limit is "
                 f"{self.settings.max_question_chars}"
             )
+        if date_from and date_to and date_from > date_to:
+            raise InputError(
+                f"date_from ({date_from}) is after date_to ({date_to}): "
+                "swap them or widen the range"
+            )
         request = {
             "question": question,
             "history": [dict(m) for m in history],
             "top_k": top_k or self.settings.top_k,
+            "dates": (date_from, date_to),
         }
         return self.chain.invoke(request)
