@@ -27,6 +27,7 @@ _SENTENCE_END = tuple(".!?…»”\"')")  # a line without one is a heading, not
 RANK_PRIOR = 0.05  # ties go to the better-retrieved chunk
 FOLLOW_RATIO = 0.75  # a further sentence must score this close to the best one
 HISTORY_TERM_WEIGHT = 0.3
+BM25_SHARE = 0.3  # sentence BM25 against term coverage in sentence scores (measured)
 
 
 class Source(BaseModel):
@@ -97,11 +98,19 @@ def coverage(terms: Mapping[str, float], sentence_terms: set[str]) -> float:
 
 
 def score_sentences(
-    terms: Mapping[str, float], ranked_chunks: Sequence[Chunk], kind: str | None = None
+    terms: Mapping[str, float],
+    ranked_chunks: Sequence[Chunk],
+    kind: str | None = None,
+    sentence_index: LexicalIndex | None = None,
 ) -> list[ScoredSentence]:
     """Sentences of the retrieved chunks that can hold an answer of the expected `kind`,
-    best first; duplicates from chunk overlaps are dropped."""
+    best first; duplicates from chunk overlaps are dropped.
+
+    A sentence scores by its coverage of the question's weighted terms, blended with
+    its BM25 against the sentence index (term frequency and length matter there), plus
+    a small prior for better-retrieved chunks."""
     seen: set[tuple[str, int]] = set()
+    candidates: list[tuple[Chunk, int, int, float, float, int]] = []
     scored: list[ScoredSentence] = []
     for rank, chunk in enumerate(ranked_chunks, start=1):
         for s, e in sentence_spans(chunk.text):
@@ -115,12 +124,14 @@ def score_sentences(
             ):
                 continue
             seen.add(key)
-            cov = coverage(terms, set(analyze(text)))
-            scored.append(
-                ScoredSentence(
-                    chunk, chunk.start + s, chunk.start + e, cov, cov + RANK_PRIOR / rank
-                )
-            )
+            tokens = analyze(text)
+            cov = coverage(terms, set(tokens))
+            bm25 = sentence_index.score(list(terms), tokens) if sentence_index else 0.0
+            candidates.append((chunk, chunk.start + s, chunk.start + e, cov, bm25, rank))
+    top = max((c[4] for c in candidates), default=0.0) or 1.0
+    for chunk, start, end, cov, bm25, rank in candidates:
+        blended = (1 - BM25_SHARE) * cov + BM25_SHARE * bm25 / top if sentence_index else cov
+        scored.append(ScoredSentence(chunk, start, end, cov, blended + RANK_PRIOR / rank))
     return sorted(scored, key=lambda x: -x.score)
 
 

@@ -65,6 +65,8 @@ class LexicalIndex:
 
     def _build(self, tokens: list[list[str]], k1: float, b: float) -> None:
         self.size = len(tokens)
+        self.k1, self.b = k1, b
+        self.avg_length = sum(map(len, tokens)) / max(self.size, 1)
         self.doc_freq: Counter[str] = Counter()
         for toks in tokens:
             self.doc_freq.update(set(toks))
@@ -75,6 +77,16 @@ class LexicalIndex:
 
     def idf(self, term: str) -> float:
         return idf(self.doc_freq.get(term, 0), max(self.size, 1))
+
+    def score(self, terms: Sequence[str], tokens: Sequence[str]) -> float:
+        """BM25 of one text (its `tokens`) for the query terms, with this index's statistics."""
+        counts = Counter(tokens)
+        norm = self.k1 * (1 - self.b + self.b * len(tokens) / (self.avg_length or 1.0))
+        return sum(
+            self.idf(t) * counts[t] * (self.k1 + 1) / (counts[t] + norm)
+            for t in set(terms)
+            if counts[t]
+        )
 
     def search(
         self, terms: Sequence[str], k: int, mask: np.ndarray | None = None

@@ -189,7 +189,7 @@ class NewsQA:
             []  # the question is about someone or something the articles never mention
             if unknown_names(state["question"], index)
             else pick_sentences(
-                score_sentences(terms, chunks[:ANSWER_CHUNKS], kind),
+                score_sentences(terms, chunks[:ANSWER_CHUNKS], kind, state["corpus"].sentences),
                 self.settings.answer_sentences,
                 self.settings.abstain_below,
             )
