@@ -102,9 +102,10 @@ def create_app(service: NewsQA, with_ui: bool = True) -> FastAPI:
         """Answer a question about the articles, with citations to verbatim quotes."""
         return svc.ask(body.question, **ask_arguments(body))
 
-    from rag import stream_api  # route modules import this one, so they are imported here
+    from rag import openai_api, stream_api  # route modules import this one: imported here
 
     app.include_router(stream_api.router)
+    app.include_router(openai_api.router)
 
     if with_ui:
         import gradio as gr
