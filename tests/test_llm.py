@@ -5,12 +5,15 @@ and the prompt itself. Every citation is checked verbatim at its offsets."""
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from rag.answer import Answer
@@ -277,3 +280,50 @@ def test_support_separates_paraphrases_from_invented_facts(
     supported = [best(s) for s in SUPPORTED]
     invented = [best(s) for s in INVENTED]
     assert min(supported) >= SUPPORT_MIN > max(invented), (supported, invented)
+
+
+@pytest.fixture(scope="module")
+def generative_server(generative: NewsQA) -> Iterator[str]:
+    """The API of the generative service, served by uvicorn on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(generative, with_ui=False), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_openai_client_gets_a_checked_generative_answer(
+    generative_server: str, generative: NewsQA, fake_llm: FakeLLM, stream: bool
+) -> None:
+    """openai client -> newsrag -> langchain-openai -> the scripted server, and back."""
+    fake_llm.reply = Reply(
+        lambda request: good_reply(request) + " Il vertice si terrà a Berlino domani [1]."
+    )
+    client = openai.OpenAI(base_url=f"{generative_server}/v1", api_key="unused", max_retries=0)
+    messages: list[Any] = [{"role": "user", "content": QUESTION}]
+    if stream:
+        chunks = list(
+            client.chat.completions.create(model="newsrag", messages=messages, stream=True)
+        )
+        content = "".join(c.choices[0].delta.content or "" for c in chunks)
+        extra: dict[str, Any] = chunks[-1].choices[0].delta.model_extra or {}
+    else:
+        message = (
+            client.chat.completions.create(model="newsrag", messages=messages).choices[0].message
+        )
+        content, extra = message.content or "", message.model_extra or {}
+    assert content.startswith("Il portavoce del Cremlino è Dmitry Peskov. [1]")
+    assert "Berlino" not in content and "1 frase" in extra["notice"]
+    assert all(f"[{c['n']}]" in content for c in extra["citations"])
+    assert_quotes_verbatim(generative, extra["citations"])
