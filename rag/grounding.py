@@ -25,7 +25,7 @@ from vectorstore.documents import Chunk
 from vectorstore.sentences import _is_abbreviation, sentence_spans  # one abbreviation list
 
 LEXICAL_SHARE = 0.5  # support = LEXICAL_SHARE * lexical + (1 - LEXICAL_SHARE) * semantic
-SUPPORT_MIN = 0.5  # measured on the seeds: paraphrases score ≥ 0.54, invented facts ≤ 0.36
+SUPPORT_MIN = 0.5  # on the seeds paraphrases score ≥ 0.54; invented facts ≤ 0.36 (this score alone)
 LEXICAL_MIN = 0.25  # paraphrases keep ≥ 0.33 of the weighted terms, invented facts ≤ 0.19
 MIN_QUOTE_WORDS = 4  # shorter "sentences" (headings) are quoted only when nothing else fits
 

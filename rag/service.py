@@ -85,7 +85,7 @@ class NewsQA:
         store = ChromaStore(
             lambda: chroma_client(data_dir), embedder.name, prefix=settings.collection_prefix
         )
-        from rag.llm import answerer_from_settings
+        from rag.llm import answerer_from_settings  # the openai client loads only here
 
         answerer = answerer_from_settings(settings, embedder.embed_documents)
         return cls(settings, store, embedder, answerer)
