@@ -108,3 +108,10 @@ def test_bad_requests_get_a_readable_422(
     with pytest.raises(openai.UnprocessableEntityError) as info:
         client.chat.completions.create(**{**args, **kwargs})
     assert problem in str(info.value.body)
+
+
+def test_new_routes_are_documented(live_server: str) -> None:
+    paths = httpx.get(f"{live_server}/openapi.json").json()["paths"]
+    assert {"/api/v1/ask/stream", "/v1/chat/completions", "/v1/models"} <= set(paths)
+    notice = paths["/api/v1/ask"]["post"]["responses"]["200"]
+    assert "AnswerWithNotice" in str(notice)
