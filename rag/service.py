@@ -7,9 +7,9 @@ loads, the store opens and the lexical index builds on first use (or in
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from rag.retrieval import (
     to_document,
 )
 from rag.settings import Settings
+from rag.streaming import Answerer, Evidence, ExtractiveAnswerer, StreamEvent, final_answer
 from vectorstore.documents import Article, Chunk
 from vectorstore.embeddings import LocalEmbedder, bundled_model_path, check_model_folder
 from vectorstore.ingest import IngestReport, ingest_articles, ingest_paths
@@ -58,16 +59,23 @@ def chroma_client(data_dir: Path) -> Any:
 class NewsQA:
     """Ingest articles, retrieve evidence and answer with verified citations."""
 
-    def __init__(self, settings: Settings, store: ChromaStore, embedder: LocalEmbedder) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: ChromaStore,
+        embedder: LocalEmbedder,
+        answerer: Answerer | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.embedder = embedder
+        self.answerer: Answerer = answerer or ExtractiveAnswerer()
         self._corpus: LexicalCorpus | None = None
         self._corpus_counts: tuple[int, int] | None = None
         self._lock = threading.RLock()
         self.chain: Runnable[dict[str, Any], Answer] = RunnableLambda(self._retrieve).with_config(
             run_name="retrieve"
-        ) | RunnableLambda(self._answer).with_config(run_name="answer")
+        ) | RunnableLambda(self._respond).with_config(run_name="answer")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> NewsQA:
@@ -78,7 +86,10 @@ class NewsQA:
         store = ChromaStore(
             lambda: chroma_client(data_dir), embedder.name, prefix=settings.collection_prefix
         )
-        return cls(settings, store, embedder)
+        from rag.llm import answerer_from_settings  # the openai client loads only here
+
+        answerer = answerer_from_settings(settings, embedder.embed_documents)
+        return cls(settings, store, embedder, answerer)
 
     def warm_up(self) -> None:
         """Load the model, open the store and build the lexical index now, not on a request."""
@@ -176,7 +187,13 @@ class NewsQA:
     def _retrieve(self, request: dict[str, Any]) -> dict[str, Any]:
         k = max(request["top_k"], ANSWER_CHUNKS)
         corpus = self._lexical()
-        ranked = self.search(request["question"], request["history"], k, corpus, request["dates"])
+        ranked = self.search(
+            request["question"],
+            request["history"],
+            k,
+            corpus,
+            (request["date_from"], request["date_to"]),
+        )
         return {**request, "corpus": corpus, "documents": [to_document(c, s) for c, s in ranked]}
 
     def _answer(self, state: dict[str, Any]) -> Answer:
@@ -201,16 +218,62 @@ class NewsQA:
             raise NewsragError("a citation did not match its article; the answer was withheld")
         return answer
 
+    def _events(self, state: dict[str, Any]) -> Iterator[StreamEvent]:
+        """The configured answerer's events for retrieved evidence (extractive by default)."""
+        ranked = [(from_document(d), float(d.metadata["score"])) for d in state["documents"]]
+        return self.answerer.stream(
+            Evidence(
+                question=state["question"],
+                history=state["history"],
+                ranked=ranked,
+                top_k=state["top_k"],
+                extractive=lambda: self._answer(state),
+                bodies=lambda ids: {
+                    d: a.article.body for d, a in self.store.get_articles(list(ids)).items()
+                },
+                idf=state["corpus"].index.idf,
+            )
+        )
+
+    def _respond(self, state: dict[str, Any]) -> Answer:
+        return final_answer(self._events(state))
+
     def ask(
         self,
         question: str,
         history: Sequence[Mapping[str, str]] = (),
         top_k: int | None = None,
-        date_from: dt.date | None = None,
-        date_to: dt.date | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
     ) -> Answer:
         """Answer `question` (in the conversation `history`) with verbatim, cited sentences,
         from articles dated between `date_from` and `date_to` when they are given."""
+        return self.chain.invoke(self._request(question, history, top_k, date_from, date_to))
+
+    def ask_stream(
+        self,
+        question: str,
+        history: Sequence[Mapping[str, str]] = (),
+        top_k: int | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+    ) -> Iterator[StreamEvent]:
+        """Like `ask`, as events: text deltas, then one `FinalAnswer` (see rag.streaming).
+
+        Input is checked and evidence retrieved before this returns, so bad input raises
+        here, not in the middle of a stream.
+        """
+        request = self._request(question, history, top_k, date_from, date_to)
+        return self._events(self._retrieve(request))
+
+    def _request(
+        self,
+        question: str,
+        history: Sequence[Mapping[str, str]],
+        top_k: int | None,
+        date_from: date | None,
+        date_to: date | None,
+    ) -> dict[str, Any]:
         question = question.strip()
         if not question:
             raise InputError("the question is empty: ask something about the articles")
@@ -224,10 +287,10 @@ class NewsQA:
                 f"date_from ({date_from}) is after date_to ({date_to}): "
                 "swap them or widen the range"
             )
-        request = {
+        return {
             "question": question,
             "history": [dict(m) for m in history],
             "top_k": top_k or self.settings.top_k,
-            "dates": (date_from, date_to),
+            "date_from": date_from,
+            "date_to": date_to,
         }
-        return self.chain.invoke(request)

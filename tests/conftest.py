@@ -68,7 +68,13 @@ def live_server(seeded: NewsQA) -> Iterator[str]:
     from rag.api import create_app
 
     port = _free_port()
-    config = uvicorn.Config(create_app(seeded), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        create_app(seeded),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=1,  # long-lived streams (Gradio heartbeats) end at shutdown
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -6,13 +6,14 @@ it to the callback); nothing is shared between users.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
 
 from rag.errors import NewsragError
 from rag.service import NewsQA
-from ui.format import format_answer, history_for_service
+from ui.format import format_events, history_for_service
 
 EXAMPLES = [
     "Chi è il portavoce del Cremlino?",
@@ -23,12 +24,13 @@ EXAMPLES = [
 
 
 def build_ui(service: NewsQA) -> gr.Blocks:
-    def respond(message: str, history: list[dict[str, Any]]) -> str:
+    def respond(message: str, history: list[dict[str, Any]]) -> Iterator[str]:
         try:
-            answer = service.ask(message, history=history_for_service(history))
+            yield from format_events(
+                service.ask_stream(message, history=history_for_service(history))
+            )
         except NewsragError as exc:
-            return f"⚠️ {exc}"
-        return format_answer(answer)
+            yield f"⚠️ {exc}"
 
     with gr.Blocks(title="newsrag", analytics_enabled=False) as blocks:
         gr.Markdown(
@@ -36,6 +38,7 @@ def build_ui(service: NewsQA) -> gr.Blocks:
         )
         gr.ChatInterface(
             fn=respond,
+            api_name="chat",  # gradio_client: Client(url).submit(question, api_name="/chat")
             examples=EXAMPLES,
             chatbot=gr.Chatbot(height=520, label="newsrag", elem_id="chat"),
             textbox=gr.Textbox(

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from rag.answer import Answer
+from rag.streaming import FinalAnswer, StreamEvent, TextDelta
 
 SOURCES_HEADING = "**Fonti**"
 
 
 def format_answer(answer: Answer) -> str:
     """Markdown for one answer; quotes are escaped so article text never renders as markup."""
+    notice = getattr(answer, "notice", None)
+    head = [f"*{html.escape(notice, quote=False)}*", ""] if notice else []
     if answer.abstained or not answer.citations:
-        return html.escape(answer.answer, quote=False)
-    lines = [html.escape(answer.answer, quote=False), "", SOURCES_HEADING]
+        return "\n".join([*head, html.escape(answer.answer, quote=False)])
+    lines = [*head, html.escape(answer.answer, quote=False), "", SOURCES_HEADING]
     for c in answer.citations:
         when = f", {c.date}" if c.date else ""
         quote = html.escape(c.quote, quote=False)
@@ -24,6 +27,17 @@ def format_answer(answer: Answer) -> str:
             f"[{c.start}–{c.end}]  \n   > {quote}"
         )
     return "\n".join(lines)
+
+
+def format_events(events: Iterable[StreamEvent]) -> Iterator[str]:
+    """The chat message as it grows: the text so far, then the formatted final answer."""
+    text = ""
+    for event in events:
+        if isinstance(event, TextDelta):
+            text += event.text
+            yield html.escape(text, quote=False)
+        elif isinstance(event, FinalAnswer):
+            yield format_answer(event.answer)
 
 
 def message_text(content: Any) -> str:
