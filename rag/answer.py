@@ -69,6 +69,12 @@ def question_terms(
     return weights
 
 
+def previous_answer(history: Sequence[Mapping[str, str]]) -> str:
+    """The last assistant turn's text ("" when there is none)."""
+    answers = [m.get("content", "") for m in history if m.get("role") == "assistant"]
+    return answers[-1] if answers else ""
+
+
 _NAME = re.compile(r"(?<![\w’'])[A-ZÀ-Ý][\w-]*")
 
 
@@ -102,13 +108,15 @@ def score_sentences(
     ranked_chunks: Sequence[Chunk],
     kind: str | None = None,
     sentence_index: LexicalIndex | None = None,
+    said: str = "",
 ) -> list[ScoredSentence]:
     """Sentences of the retrieved chunks that can hold an answer of the expected `kind`,
     best first; duplicates from chunk overlaps are dropped.
 
     A sentence scores by its coverage of the question's weighted terms, blended with
     its BM25 against the sentence index (term frequency and length matter there), plus
-    a small prior for better-retrieved chunks."""
+    a small prior for better-retrieved chunks. Sentences already `said` (quoted in
+    the previous answer) are left out: a follow-up asks for something new."""
     seen: set[tuple[str, int]] = set()
     candidates: list[tuple[Chunk, int, int, float, float, int]] = []
     scored: list[ScoredSentence] = []
@@ -121,6 +129,7 @@ def score_sentences(
                 or len(text.split()) < MIN_ANSWER_WORDS
                 or not text.endswith(_SENTENCE_END)
                 or not has_type(text, kind)
+                or (said and text in said)
             ):
                 continue
             seen.add(key)
@@ -138,11 +147,13 @@ def score_sentences(
 def pick_sentences(
     scored: Sequence[ScoredSentence], most: int, abstain_below: float
 ) -> list[ScoredSentence]:
-    """The best sentence and close runners-up; empty when the evidence is too weak."""
-    if not scored or scored[0].coverage < abstain_below:
+    """The best sentence and close runners-up among those holding at least `abstain_below`
+    of the question's weight; empty when none does (the evidence is too weak)."""
+    eligible = [s for s in scored if s.coverage >= abstain_below]
+    if not eligible:
         return []
-    best = scored[0]
-    runners_up = [s for s in scored[1:] if s.score >= FOLLOW_RATIO * best.score]
+    best = eligible[0]
+    runners_up = [s for s in eligible[1:] if s.score >= FOLLOW_RATIO * best.score]
     return [best, *runners_up[: most - 1]]
 
 

@@ -19,12 +19,13 @@ _TIME_WORDS = (
     "stasera settimana settimane mese mesi anno anni secolo secoli decennio giorno giorni "
     "dopo prima durante mentre quando allora fine inizio metà"
 )
-# Cardinal number words, compounds included ("ventisei", "duemila"); not "una"/"uno",
-# which are mostly articles, nor "secondo", which mostly means "according to".
+# Cardinal and ordinal number words, compounds included ("ventisei", "duemila", "terzo");
+# not "una"/"uno", mostly articles, nor "secondo", mostly "according to", nor "primo".
 _NUMBER_WORDS = (
     r"due|tre|quattro|cinque|sei|sette|otto|nove|dieci|undici|dodici|tredici|quattordici|"
     r"quindici|sedici|diciassette|diciotto|diciannove|vent[aeiou]\w*|trent[aeiou]\w*|"
     r"quarant\w*|cinquant\w*|sessant\w*|settant\w*|ottant\w*|novant\w*|cent[oi]\w*|"
+    r"terz[oaie]|quart[oaie]|quint[oaie]|sest[oaie]|settim[oaie]|ottav[oaie]|decim[oaie]|"
     r"mille|\w+mila|migliai\w*|milion\w*|miliard\w*|decine|dozzin\w*|doppio|triplo|"
     r"two|three|four|five|six|seven|eight|nine|ten|hundred\w*|thousand\w*|million\w*"
 )
@@ -35,12 +36,23 @@ _TIME_RE = re.compile(
     r"\b(" + "|".join((_MONTHS + " " + _TIME_WORDS).split()) + r")\b", re.IGNORECASE
 )
 
+_FULL_DATE = re.compile(
+    r"\b([0-3]?\d\s+(" + "|".join(_MONTHS.split()) + r")"
+    r"|\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d\d-\d\d)\b",
+    re.IGNORECASE,
+)
+
 NUMBER = "number"
 TIME = "time"
+DATE = "date"  # an exact date: a day and a month
 
 _QUESTION_TYPES = [
+    (DATE, re.compile(
+        r"\b(in che data|in quale data|che data|quale data|data esatta|what date|on what day)\b",
+        re.IGNORECASE,
+    )),
     (TIME, re.compile(
-        r"\b(quando|in che anno|in quale anno|in che data|in quale data|che giorno|quale giorno|"
+        r"\b(quando|in che anno|in quale anno|che giorno|quale giorno|"
         r"in che mese|in quale mese|in che secolo|when|what year|which year|what date)\b",
         re.IGNORECASE,
     )),
@@ -52,7 +64,7 @@ _QUESTION_TYPES = [
 
 
 def expected_type(question: str) -> str | None:
-    """`NUMBER`, `TIME` or None (anything goes) for a question."""
+    """`DATE`, `TIME`, `NUMBER` or None (anything goes) for a question."""
     for kind, pattern in _QUESTION_TYPES:
         if pattern.search(question):
             return kind
@@ -64,5 +76,8 @@ def has_type(sentence: str, kind: str | None) -> bool:
     if kind is None:
         return True
     if kind == NUMBER:
-        return bool(_DIGIT.search(sentence) or _NUMBER_RE.search(sentence))
+        # A year says when, not how many: "nel 2022" does not answer "quanti…?".
+        return bool(_DIGIT.search(_YEAR.sub(" ", sentence)) or _NUMBER_RE.search(sentence))
+    if kind == DATE:
+        return bool(_FULL_DATE.search(sentence))
     return bool(_YEAR.search(sentence) or _TIME_RE.search(sentence))

@@ -24,7 +24,18 @@ what who whom whose when where why how which the a an of in on to is are was wer
 does do and or for with about by from at as that this these those it its be been has have
 had said says say
 """.split()
-STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_ITALIAN) | frozenset(_QUESTION_WORDS)
+# Italian function words that bm25s's list lacks (modal verbs, "essere", quantifiers, adverbs).
+_FUNCTION_WORDS = """
+già ogni sa so può possono potrebbe potrebbero potrà potranno potuto deve devono dovrebbe
+dovrebbero dovrà dovuto essere esserci stato stata stati state fare fa molto molti molta
+molte meno ancora sempre solo tale tali altro altri altra altre circa invece però ovvero
+cioè inoltre così fra ecco oppure quindi dunque poi
+""".split()
+STOPWORDS = (
+    frozenset(bm25s.stopwords.STOPWORDS_ITALIAN)
+    | frozenset(_QUESTION_WORDS)
+    | frozenset(_FUNCTION_WORDS)
+)
 _WORD = re.compile(r"\w+", re.UNICODE)
 _local = threading.local()
 

@@ -7,6 +7,7 @@ with the previous user turn for follow-ups such as "e lui cosa ha detto?").
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,10 @@ from vectorstore.sentences import sentence_spans
 
 DenseSearch = Callable[[str, int], list[tuple[Chunk, float]]]
 DateRange = tuple[dt.date | None, dt.date | None]
-HISTORY_WEIGHT = 0.5
+HISTORY_WEIGHT = 0.5  # the question joined to the previous user turn
+ANSWER_WEIGHT = 0.3  # the question joined to the previous answer
+ELLIPTICAL_BOOST = 2.0  # both weigh more when the question leans on the conversation
+_MARKER = re.compile(r"\s*\[\d+\]")
 CHUNK_SHARE = 0.7  # the chunk's own BM25 against its best sentence's (measured: README)
 SEARCH_DEPTH = 50  # chunks (and 5x sentences) each index proposes before blending
 
@@ -36,12 +40,37 @@ class Query:
 
 
 def conversation_queries(question: str, history: Sequence[dict[str, str]]) -> list[Query]:
-    """The question, plus (at half weight) the question joined to the last user turn."""
+    """The question; for a follow-up also, at lower weights, the question joined to the
+    previous user turn and to the previous answer ("e lui cosa ha detto?" is about the
+    people and the passage of the last exchange)."""
     queries = [Query(question, 1.0)]
+    boost = ELLIPTICAL_BOOST if is_elliptical(question) else 1.0
     previous = [m["content"] for m in history if m.get("role") == "user" and m.get("content")]
     if previous:
-        queries.append(Query(f"{previous[-1]} {question}", HISTORY_WEIGHT))
+        queries.append(Query(f"{previous[-1]} {question}", HISTORY_WEIGHT * boost))
+    answers = [m["content"] for m in history if m.get("role") == "assistant" and m.get("content")]
+    if answers:
+        queries.append(Query(f"{strip_markers(answers[-1])} {question}", ANSWER_WEIGHT * boost))
     return queries
+
+
+_ANAPHORA = re.compile(
+    r"^(e|ed|anche|ma|and|also)\b|\b(lui|lei|loro|esso|essa|questo|questa|questi|queste|"
+    r"quello|quella|quelli|quelle|tale|tali|gli|le|ne|gliel\w*|he|she|they|it|this|that|"
+    r"these|those|him|her|them)\b",
+    re.IGNORECASE,
+)
+
+
+def is_elliptical(question: str) -> bool:
+    """A follow-up that leans on the conversation: it opens with "E…", points back with a
+    pronoun or demonstrative, or has at most two content words of its own."""
+    return bool(_ANAPHORA.search(question)) or len(analyze(question)) <= 2
+
+
+def strip_markers(text: str) -> str:
+    """An answer's text without its `[n]` citation markers."""
+    return _MARKER.sub("", text)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from rag.answer import (
     Answer,
     compose_answer,
     pick_sentences,
+    previous_answer,
     question_terms,
     score_sentences,
     unknown_names,
@@ -206,7 +207,13 @@ class NewsQA:
             []  # the question is about someone or something the articles never mention
             if unknown_names(state["question"], index)
             else pick_sentences(
-                score_sentences(terms, chunks[:ANSWER_CHUNKS], kind, state["corpus"].sentences),
+                score_sentences(
+                    terms,
+                    chunks[:ANSWER_CHUNKS],
+                    kind,
+                    state["corpus"].sentences,
+                    previous_answer(state["history"]),
+                ),
                 self.settings.answer_sentences,
                 self.settings.abstain_below,
             )
