@@ -64,8 +64,8 @@ _ANAPHORA = re.compile(
 
 def is_elliptical(question: str) -> bool:
     """A follow-up that leans on the conversation: it opens with "E…", points back with a
-    pronoun or demonstrative, or has at most two content words of its own."""
-    return bool(_ANAPHORA.search(question)) or len(analyze(question)) <= 2
+    pronoun or demonstrative, or has at most one content word of its own."""
+    return bool(_ANAPHORA.search(question)) or len(analyze(question)) <= 1
 
 
 def strip_markers(text: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from rag.answer import (
@@ -12,8 +14,9 @@ from rag.answer import (
     score_sentences,
     unknown_names,
 )
-from rag.answer_types import NUMBER, TIME, expected_type, has_type
+from rag.answer_types import DATE, NUMBER, TIME, expected_type, has_type
 from rag.lexical import LexicalIndex
+from rag.retrieval import conversation_queries, is_elliptical
 from vectorstore.documents import Chunk
 
 BODY = (
@@ -86,3 +89,75 @@ def test_compose_answer_cuts_quotes_from_the_body() -> None:
     assert answer.sources[0].text == BODY[13:] and answer.sources[0].start == 13
     empty = compose_answer("What?", [], [(chunk, 0.5)], {"d": BODY}, 4)
     assert empty.abstained and empty.answer.startswith("I could not find")
+
+
+def test_exact_date_questions_need_a_day_and_a_month() -> None:
+    assert expected_type("In che data si è svolto il vertice?") == DATE
+    assert has_type("Il vertice si è svolto il 4 settembre a Parigi.", DATE)
+    assert not has_type("Il vertice si è svolto ieri a Parigi.", DATE)
+    assert has_type("Il vertice si è svolto ieri a Parigi.", TIME)
+
+
+def test_a_year_is_not_a_quantity() -> None:
+    assert not has_type("La guerra è iniziata nel febbraio 2022.", NUMBER)
+    assert has_type("La guerra è al suo terzo anno.", NUMBER)
+    assert has_type("Hanno promesso 26 nazioni nel 2025.", NUMBER)
+
+
+def test_pick_takes_the_best_sentence_that_holds_enough_of_the_question() -> None:
+    terms = {"vertic": 1.0, "parig": 1.0, "nazion": 0.5}
+    scored = score_sentences(terms, [chunk_of(BODY)])
+    assert BODY[scored[0].start : scored[0].end] == "Il vertice si è svolto a Parigi."
+    # Demote the best one below the threshold: the next eligible sentence answers.
+    weak = [replace(scored[0], coverage=0.05), *scored[1:]]
+    picked = pick_sentences(weak, 1, 0.1)
+    assert [BODY[p.start : p.end] for p in picked] == ["Ventisei nazioni hanno promesso garanzie."]
+    assert pick_sentences(weak[:1], 1, 0.1) == []
+
+
+def test_score_sentences_leaves_out_what_the_previous_answer_said() -> None:
+    terms = {"peskov": 1.0, "vladivostok": 1.0, "nazion": 0.5}
+    said = "Peskov ha parlato a Vladivostok venerdì. [1]"
+    texts = [BODY[s.start : s.end] for s in score_sentences(terms, [chunk_of(BODY)], said=said)]
+    assert "Peskov ha parlato a Vladivostok venerdì." not in texts
+    assert texts  # the other sentences still compete
+
+
+def test_sentence_bm25_blends_into_the_score() -> None:
+    index = LexicalIndex(["Peskov parla.", "Ventisei nazioni.", "Vertice a Parigi."])
+    terms = {"vertic": 1.0, "parig": 1.0}
+    plain = score_sentences(terms, [chunk_of(BODY)])
+    blended = score_sentences(terms, [chunk_of(BODY)], sentence_index=index)
+    assert BODY[blended[0].start : blended[0].end] == "Il vertice si è svolto a Parigi."
+    assert [s.coverage for s in plain] == [s.coverage for s in blended]
+
+
+@pytest.mark.parametrize(
+    ("question", "elliptical"),
+    [
+        ("E lui cosa ha detto?", True),
+        ("Dove ha fatto queste dichiarazioni?", True),
+        ("Perché?", True),
+        ("Chi è il portavoce del Cremlino?", False),
+        ("Quante nazioni hanno promesso garanzie di sicurezza all'Ucraina?", False),
+    ],
+)
+def test_is_elliptical(question: str, elliptical: bool) -> None:
+    assert is_elliptical(question) is elliptical
+
+
+def test_conversation_queries_weigh_the_previous_turns() -> None:
+    history = [
+        {"role": "user", "content": "Chi è il portavoce del Cremlino?"},
+        {"role": "assistant", "content": "Dmitry Peskov ha detto… [1]"},
+    ]
+    plain = conversation_queries("Chi è il portavoce del Cremlino?", [])
+    assert [q.weight for q in plain] == [1.0]
+    follow = conversation_queries("E lui cosa ha detto?", history)
+    assert [q.text for q in follow][1:] == [
+        "Chi è il portavoce del Cremlino? E lui cosa ha detto?",
+        "Dmitry Peskov ha detto… E lui cosa ha detto?",
+    ]
+    assert follow[0].weight == 1.0 and follow[1].weight > follow[2].weight > 0
+    standalone = conversation_queries("Quante nazioni hanno promesso garanzie?", history)
+    assert standalone[1].weight < follow[1].weight  # a self-contained question leans less
