@@ -42,6 +42,8 @@ _FULL_DATE = re.compile(
     re.IGNORECASE,
 )
 
+LEAD_WORDS = 3  # an asking word further into the question belongs to a clause
+
 NUMBER = "number"
 TIME = "time"
 DATE = "date"  # an exact date: a day and a month
@@ -66,7 +68,10 @@ _QUESTION_TYPES = [
 def expected_type(question: str) -> str | None:
     """`DATE`, `TIME`, `NUMBER` or None (anything goes) for a question."""
     for kind, pattern in _QUESTION_TYPES:
-        if pattern.search(question):
+        match = pattern.search(question)
+        # The asking words open the question ("Da quanti anni…"); "…scatteranno quando
+        # finirà la guerra" in a clause further on is not what is asked.
+        if match and len(question[: match.start()].split()) <= LEAD_WORDS:
             return kind
     return None
 

@@ -161,3 +161,9 @@ def test_conversation_queries_weigh_the_previous_turns() -> None:
     assert follow[0].weight == 1.0 and follow[1].weight > follow[2].weight > 0
     standalone = conversation_queries("Quante nazioni hanno promesso garanzie?", history)
     assert standalone[1].weight < follow[1].weight  # a self-contained question leans less
+
+
+def test_the_asking_words_open_the_question() -> None:
+    assert expected_type("Da quanti anni va avanti la guerra?") == NUMBER
+    # "quando" in a later clause is not what is asked.
+    assert expected_type("Quale leader ha detto che scatteranno quando finirà la guerra?") is None
