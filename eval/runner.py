@@ -34,6 +34,15 @@ SYSTEM_LABELS = {
     "bm25_stemmed": "Italian-stemmed BM25 (same chunks)",
 }
 _MARKER = re.compile(r"\s*\[\d+\]")
+# The figures the abstention threshold moves: one point of the curve per threshold.
+CURVE_METRICS = (
+    "abstention_precision",
+    "abstention_recall",
+    "false_abstention_rate",
+    "answer_contains",
+)
+CURVE_STEP = 0.05
+CURVE_TOP = 0.5
 
 
 @dataclass(frozen=True)
@@ -189,6 +198,50 @@ def build_baselines(service: NewsQA, evalset: EvalSet) -> dict[str, Callable[[Ev
     }
 
 
+def curve_thresholds(configured: float) -> list[float]:
+    """0 to CURVE_TOP in CURVE_STEPs plus the configured value (kept exact, so it can be found)."""
+    grid = [round(i * CURVE_STEP, 4) for i in range(round(CURVE_TOP / CURVE_STEP) + 1)]
+    return sorted({configured, *(t for t in grid if abs(t - configured) > 1e-9)})
+
+
+def abstention_curve(
+    service: NewsQA,
+    items: Sequence[EvalItem],
+    thresholds: Sequence[float] | None = None,
+    progress: bool = False,
+) -> list[dict[str, Any]]:
+    """newsrag re-run over `items` at each `abstain_below` threshold (default: `curve_thresholds`
+    around the configured one), so the threshold can be chosen from measured trade-offs.
+
+    The service's settings are swapped for each run and always put back, even on error.
+    """
+    original = service.settings
+    configured = original.abstain_below
+    points = sorted(set(thresholds)) if thresholds is not None else curve_thresholds(configured)
+    bad = [t for t in points if not 0.0 <= t <= 1.0]  # model_copy does not validate
+    if bad:
+        raise ValueError(f"abstention thresholds must be in [0, 1], got {bad}")
+    bodies = {d: a.article.body for d, a in service.store.get_articles().items()}
+    curve: list[dict[str, Any]] = []
+    try:
+        for t in tqdm(points, desc="abstention curve", unit="threshold", disable=not progress):
+            service.settings = original.model_copy(update={"abstain_below": t})
+            run = ours(service)
+            records = [record(item, run(item), bodies) for item in items]
+            figures = summarise(records)
+            curve.append(
+                {
+                    "threshold": t,
+                    "configured": t == configured,
+                    "abstained": sum(r["abstained"] for r in records),
+                    **{k: figures[k] for k in CURVE_METRICS},
+                }
+            )
+    finally:
+        service.settings = original
+    return curve
+
+
 def evaluate(
     service: NewsQA,
     evalset: EvalSet,
@@ -209,7 +262,7 @@ def evaluate(
         for name, run in systems.items():  # interleaved, so machine noise hits all alike
             records[name].append(record(item, run(item), bodies))
     s = service.settings
-    return {
+    results: dict[str, Any] = {
         "dataset": evalset.name,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "items": len(items),
@@ -223,3 +276,6 @@ def evaluate(
         },
         "records": records,
     }
+    if any(not item.answerable for item in items):  # without them abstention has no curve
+        results["abstention_curve"] = abstention_curve(service, items, progress=progress)
+    return results

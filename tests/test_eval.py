@@ -3,6 +3,7 @@ quality must hold (thresholds a little under today's figures, see README)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,8 @@ import pytest
 
 from eval.datasets import load_set, sample, squad_set
 from eval.report import write_report
-from eval.runner import evaluate
+from eval.runner import CURVE_METRICS, abstention_curve, evaluate
+from rag.errors import InputError
 from rag.service import NewsQA
 from tests.conftest import make_service
 from vectorstore.embeddings import LocalEmbedder
@@ -19,10 +21,17 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def seeds_results(tmp_path_factory: pytest.TempPathFactory, embedder: LocalEmbedder) -> Any:
-    service: NewsQA = make_service(tmp_path_factory.mktemp("eval-store"), embedder)
+def eval_service(tmp_path_factory: pytest.TempPathFactory, embedder: LocalEmbedder) -> NewsQA:
+    return make_service(tmp_path_factory.mktemp("eval-store"), embedder)
+
+
+@pytest.fixture(scope="module")
+def seeds_results(eval_service: NewsQA) -> Any:
     evalset = load_set("seeds")
-    return evaluate(service, evalset, evalset.items, with_baselines=True, progress=False)
+    settings = eval_service.settings
+    results = evaluate(eval_service, evalset, evalset.items, with_baselines=True, progress=False)
+    assert eval_service.settings is settings  # the curve's threshold swaps were undone
+    return results
 
 
 def test_seeds_set_is_well_formed() -> None:
@@ -64,6 +73,57 @@ def test_report_files(seeds_results: Any, tmp_path: Path) -> None:
     html = paths["report"].read_text()
     assert "Failed questions" in html and "data:image/png;base64," in html
     assert "| hit@1 |" in paths["metrics"].read_text()
+    assert paths["abstention"].name == "abstention.png"
+    assert paths["abstention"].read_bytes().startswith(b"\x89PNG")
+    assert "Abstention threshold" in html and 'alt="abstention precision and recall"' in html
+    assert "| 0.10 (configured) |" in paths["metrics"].read_text()
+
+
+def test_abstention_curve_is_monotone(seeds_results: Any) -> None:
+    curve = seeds_results["abstention_curve"]
+    thresholds = [p["threshold"] for p in curve]
+    assert thresholds == sorted(thresholds) and thresholds[0] == 0.0 and thresholds[-1] >= 0.5
+    # A higher threshold only makes more sentences too weak, so abstentions only grow.
+    for key in ("abstained", "abstention_recall", "false_abstention_rate"):
+        values = [p[key] for p in curve]
+        assert values == sorted(values), key
+    assert curve[0]["abstained"] == min(p["abstained"] for p in curve)
+    assert curve[-1]["abstained"] > curve[0]["abstained"]  # the threshold does move it
+    assert all(p["abstained"] <= seeds_results["items"] for p in curve)
+
+
+def test_abstention_curve_configured_point_is_the_main_run(seeds_results: Any) -> None:
+    configured = [p for p in seeds_results["abstention_curve"] if p["configured"]]
+    assert len(configured) == 1
+    assert configured[0]["threshold"] == seeds_results["settings"]["abstain_below"]
+    ours = seeds_results["systems"]["newsrag"]["metrics"]
+    assert {k: configured[0][k] for k in CURVE_METRICS} == {k: ours[k] for k in CURVE_METRICS}
+    records = seeds_results["records"]["newsrag"]
+    assert configured[0]["abstained"] == sum(r["abstained"] for r in records)
+
+
+def test_abstention_curve_restores_settings_on_error(
+    eval_service: NewsQA, seeds_results: Any
+) -> None:
+    settings = eval_service.settings
+    items = load_set("seeds").items[:2]
+    broken = [items[0], dataclasses.replace(items[1], question="   ")]
+    with pytest.raises(InputError):
+        abstention_curve(eval_service, broken, [0.3])
+    assert eval_service.settings is settings
+    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        abstention_curve(eval_service, items, [0.2, 1.5])
+    assert eval_service.settings is settings
+    two = abstention_curve(eval_service, items, [0.6, 0.0])
+    assert [p["threshold"] for p in two] == [0.0, 0.6] and not any(p["configured"] for p in two)
+
+
+def test_no_curve_without_unanswerable_items(eval_service: NewsQA, seeds_results: Any) -> None:
+    evalset = load_set("seeds")
+    answerable = [i for i in evalset.items if i.answerable][:3]
+    results = evaluate(eval_service, evalset, answerable, with_baselines=False, progress=False)
+    assert "abstention_curve" not in results
+    assert results["systems"]["newsrag"]["metrics"]["abstention_recall"] is None
 
 
 def test_squad_it_corpus_and_sampling() -> None:

@@ -11,6 +11,8 @@ import pytest
 
 from eval.report import (
     METRIC_LABELS,
+    abstention_png,
+    abstention_table_markdown,
     chart_png,
     failures,
     metrics_table_markdown,
@@ -96,6 +98,32 @@ def results() -> dict[str, Any]:
         },
         "records": {"newsrag": records, "bm25_plain": [_record("q1", failure="wrong answer")]},
     }
+
+
+def _point(
+    threshold: float, abstained: int, precision: float | None, **more: Any
+) -> dict[str, Any]:
+    return {
+        "threshold": threshold,
+        "configured": False,
+        "abstained": abstained,
+        "abstention_precision": precision,
+        "abstention_recall": 0.5 if abstained else 0.0,
+        "false_abstention_rate": 0.1 * abstained,
+        "answer_contains": 0.8,
+        **more,
+    }
+
+
+@pytest.fixture
+def curve_results(results: dict[str, Any]) -> dict[str, Any]:
+    """The run above with an abstention curve; at 0.0 nothing abstained (precision undefined)."""
+    results["abstention_curve"] = [
+        _point(0.0, 0, None),
+        _point(0.1, 2, 0.5, configured=True),
+        _point(0.2, 4, 0.25, abstention_recall=1.0, answer_contains=None),
+    ]
+    return results
 
 
 def test_chart_png_is_a_png(results: dict[str, Any]) -> None:
@@ -185,7 +213,8 @@ def test_write_report_writes_four_files(results: dict[str, Any], tmp_path: Path)
         "chart.png",
         "report.html",
         "metrics.md",
-    }
+    }  # no abstention curve in these results, so no abstention.png
+    assert not (out / "abstention.png").exists()
     assert all(p.parent == out and p.stat().st_size > 0 for p in paths.values())
     with paths["results"].open(encoding="utf-8") as fh:
         assert json.load(fh) == results
@@ -193,3 +222,52 @@ def test_write_report_writes_four_files(results: dict[str, Any], tmp_path: Path)
     assert paths["chart"].read_bytes().startswith(PNG_SIGNATURE)
     assert paths["metrics"].read_text(encoding="utf-8") == metrics_table_markdown(results)
     assert "&lt;script&gt;" in paths["report"].read_text(encoding="utf-8")
+
+
+def test_abstention_png(curve_results: dict[str, Any], results: dict[str, Any]) -> None:
+    png = abstention_png(curve_results)
+    assert png is not None and png.startswith(PNG_SIGNATURE) and len(png) > 5_000
+    assert abstention_png({"dataset": "x", "abstention_curve": []}) is None
+    del curve_results["abstention_curve"]
+    assert abstention_png(curve_results) is None
+
+
+def test_abstention_table_markdown(curve_results: dict[str, Any]) -> None:
+    lines = abstention_table_markdown(curve_results).splitlines()
+    assert lines[0] == "## Abstention threshold (newsrag)"
+    assert lines[2] == (
+        "| abstain_below | abstained | abstention precision | abstention recall "
+        "| false abstention rate | answer contains gold |"
+    )
+    assert lines[4:] == [
+        "| 0.00 | 0 | – | 0.00 | 0.00 | 0.80 |",
+        "| 0.10 (configured) | 2 | 0.50 | 0.50 | 0.20 | 0.80 |",
+        "| 0.20 | 4 | 0.25 | 1.00 | 0.40 | – |",
+    ]
+    del curve_results["abstention_curve"]
+    assert abstention_table_markdown(curve_results) == ""
+
+
+def test_report_html_abstention_section(curve_results: dict[str, Any]) -> None:
+    curve_png = abstention_png(curve_results)
+    assert curve_png is not None
+    page = report_html(curve_results, b"\x89PNG", abstention=curve_png)
+    assert "<h2>Abstention threshold</h2>" in page
+    assert f'src="data:image/png;base64,{base64.b64encode(curve_png).decode()}"' in page
+    assert "<th>0.10 (configured)</th><td>2</td><td>0.50</td>" in page
+    assert "<th>0.20</th><td>4</td><td>0.25</td><td>1.00</td><td>0.40</td><td>–</td>" in page
+    table_only = report_html(curve_results, b"\x89PNG")  # no chart given: the table alone
+    assert "<th>0.10 (configured)</th>" in table_only and 'alt="abstention' not in table_only
+    del curve_results["abstention_curve"]
+    assert "Abstention threshold" not in report_html(curve_results, b"\x89PNG")
+
+
+def test_write_report_with_curve(curve_results: dict[str, Any], tmp_path: Path) -> None:
+    paths = write_report(curve_results, tmp_path)
+    assert paths["abstention"] == tmp_path / "abstention.png"
+    assert paths["abstention"].read_bytes() == abstention_png(curve_results)
+    markdown = paths["metrics"].read_text(encoding="utf-8")
+    table = abstention_table_markdown(curve_results)
+    assert markdown == metrics_table_markdown(curve_results) + "\n" + table
+    html = paths["report"].read_text(encoding="utf-8")
+    assert "<h2>Abstention threshold</h2>" in html and html.count("data:image/png;base64,") == 2
