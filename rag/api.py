@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rag import __version__
 from rag.answer import Answer
 from rag.errors import InputError, NewsragError
+from rag.security import Unauthorized, require_api_key
 from rag.service import NewsQA
 
 
@@ -66,6 +67,7 @@ def create_app(service: NewsQA, with_ui: bool = True) -> FastAPI:
         title="newsrag",
         version=__version__,
         description="Questions about news articles, answered with verbatim, cited quotes.",
+        dependencies=[Depends(require_api_key)],  # enforced on /api/* and /v1/* when a key is set
     )
     app.state.service = service
 
@@ -83,6 +85,12 @@ def create_app(service: NewsQA, with_ui: bool = True) -> FastAPI:
     async def input_error(request: Request, exc: InputError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"message": str(exc), "detail": []})
 
+    @app.exception_handler(Unauthorized)
+    async def unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
+        return JSONResponse(
+            status_code=401, content={"message": str(exc)}, headers={"WWW-Authenticate": "Bearer"}
+        )
+
     @app.exception_handler(NewsragError)
     async def service_error(request: Request, exc: NewsragError) -> JSONResponse:
         return JSONResponse(status_code=503, content={"message": str(exc)})
@@ -98,9 +106,7 @@ def create_app(service: NewsQA, with_ui: bool = True) -> FastAPI:
         return svc.ask(body.question, history=history, top_k=body.top_k)
 
     if with_ui:
-        import gradio as gr
+        from ui.app import mount_ui
 
-        from ui.app import build_ui
-
-        app = gr.mount_gradio_app(app, build_ui(service), path="/", footer_links=["api"])
+        app = mount_ui(app, service)
     return app

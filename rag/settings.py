@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rag.errors import ConfigError
@@ -38,6 +38,20 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(2_000, ge=10)
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)
+    api_key: SecretStr | None = Field(
+        None, description="when set, /api/* and /v1/* require it and the chat asks for it"
+    )
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def key_or_none(cls, value: object) -> object:
+        """An empty NEWSRAG_API_KEY means no key; a set one must be hard to guess."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if len(text) < 8:
+            raise ValueError("the API key must have at least 8 characters")
+        return value
 
 
 def load_settings(**overrides: object) -> Settings:

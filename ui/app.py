@@ -1,18 +1,28 @@
-"""The Gradio chat: one callback that calls the service and formats its answer.
+"""The Gradio page: chat with clickable citations, the cited article highlighted, a Documents
+tab, Italian/English labels. Callbacks parse input, call the service, format output.
 
-Conversation state lives in each browser session's chat history (Gradio passes
-it to the callback); nothing is shared between users.
+Conversation state lives in each browser session's Chatbot value (Gradio passes it to the
+callbacks); nothing is kept at module level, so nothing is shared between users.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
+from fastapi import FastAPI
 
-from rag.errors import NewsragError
+from rag.errors import InputError, NewsragError
+from rag.security import CHAT_LOGIN_MESSAGE, chat_login
 from rag.service import NewsQA
-from ui.format import format_answer, history_for_service
+from ui.format import (
+    article_html,
+    format_answer,
+    history_for_service,
+    parse_citation_ref,
+)
+from ui.labels import LANGUAGES, label, pick_language
 
 EXAMPLES = [
     "Chi è il portavoce del Cremlino?",
@@ -21,27 +31,149 @@ EXAMPLES = [
     "Dove si trovano le truppe nordcoreane?",
 ]
 
+# Queue limits, chosen on purpose (see README, "Serving"): an answer is a few milliseconds of
+# CPU, so four at a time keep both cores busy without starving the API's threadpool; at most
+# 64 waiting requests, beyond which users get "queue full" at once instead of a long wait.
+CONCURRENCY_LIMIT = 4
+QUEUE_MAX_SIZE = 64
+
+# A click on a citation link (`#cite:…`, made by ui.format) opens that article in the side
+# panel: the link's reference goes into a hidden textbox and a hidden button submits it.
+HEAD = """
+<script>
+document.addEventListener("click", (event) => {
+  const link = event.target.closest && event.target.closest('a[href^="#cite:"]');
+  if (!link) return;
+  event.preventDefault();
+  event.stopPropagation();
+  const box = document.querySelector("#cite-ref textarea");
+  const open = document.querySelector("#cite-open");
+  if (!box || !open) return;
+  box.value = link.getAttribute("href");
+  box.dispatchEvent(new Event("input", { bubbles: true }));
+  setTimeout(() => open.click(), 0);
+}, true);
+</script>
+"""
+CSS = """
+#article .cite-body { white-space: pre-wrap; line-height: 1.5; }
+#article mark { background: #ffe066; padding: 0 2px; }
+#article .cite-meta { color: #666; }
+#article .cite-note { color: #a33; }
+"""
+# The browser's language, as one of the switch's choices (pick_language does the same in Python).
+DETECT_LANGUAGE_JS = (
+    "() => ((navigator.language || '').toLowerCase().startsWith('it') ? 'it' : 'en')"
+)
+SCROLL_TO_MARK_JS = (
+    "() => { const m = document.querySelector('#cite-mark'); "
+    "if (m) m.scrollIntoView({block: 'center'}); }"
+)
+
 
 def build_ui(service: NewsQA) -> gr.Blocks:
-    def respond(message: str, history: list[dict[str, Any]]) -> str:
+    """The page for one service; every callback is a thin wrapper over a `NewsQA` method."""
+
+    def respond(
+        message: str, history: list[dict[str, Any]], lang: str
+    ) -> Iterator[tuple[list[dict[str, Any]], str]]:
+        question = message.strip()
+        if not question:
+            yield history, ""
+            return
+        turns = history_for_service(history)
+        shown = [*history, {"role": "user", "content": message}]
+        yield [*shown, {"role": "assistant", "content": "…"}], ""
         try:
-            answer = service.ask(message, history=history_for_service(history))
+            reply = format_answer(service.ask(question, history=turns), lang)
         except NewsragError as exc:
-            return f"⚠️ {exc}"
-        return format_answer(answer)
+            reply = f"⚠️ {exc}"
+        yield [*shown, {"role": "assistant", "content": reply}], ""
+
+    def open_citation(ref: str, lang: str) -> str:
+        try:
+            cite = parse_citation_ref(ref)
+        except InputError as exc:
+            return f"<p class='cite-note'>{exc}</p>"
+        article = service.article(cite.doc_id)
+        if article is None:
+            return f"<p class='cite-note'>{label(lang, 'article_missing')}</p>"
+        return article_html(article.title, article.date, article.source, article.body, cite, lang)
+
+    def clear() -> tuple[list[dict[str, Any]], str, str]:
+        return [], "", ""
+
+    def set_language(browser_or_choice: str) -> tuple[Any, ...]:
+        lang = pick_language(browser_or_choice)
+        t = {k: label(lang, k) for k in ("intro", "chat", "question", "placeholder")}
+        return (
+            gr.Radio(value=lang, label=label(lang, "language")),
+            gr.Markdown(t["intro"]),
+            gr.Chatbot(label=t["chat"]),
+            gr.Textbox(label=t["question"], placeholder=t["placeholder"]),
+            gr.Button(value=label(lang, "clear")),
+            gr.HTML(label=label(lang, "article")),
+            gr.Tab(label=label(lang, "chat_tab")),
+        )
 
     with gr.Blocks(title="newsrag", analytics_enabled=False) as blocks:
-        gr.Markdown(
-            "# newsrag\nDomande sugli articoli: ogni risposta cita frasi testuali degli articoli."
-        )
-        gr.ChatInterface(
-            fn=respond,
-            examples=EXAMPLES,
-            chatbot=gr.Chatbot(height=520, label="newsrag", elem_id="chat"),
-            textbox=gr.Textbox(
-                placeholder="Fai una domanda sugli articoli…", elem_id="question", submit_btn=True
-            ),
-            analytics_enabled=False,
-            cache_examples=False,
-        )
+        with gr.Row():
+            intro = gr.Markdown(label("it", "intro"))
+            lang = gr.Radio(
+                list(LANGUAGES), value="it", label=label("it", "language"), elem_id="lang", scale=0
+            )
+        with gr.Tabs():
+            with gr.Tab(label("it", "chat_tab"), id="chat-tab") as chat_tab:
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(
+                            height=520,
+                            label=label("it", "chat"),
+                            elem_id="chat",
+                            buttons=["copy", "copy_all"],
+                            latex_delimiters=[],  # `$` in an article is money, not maths
+                            sanitize_html=True,
+                            allow_tags=False,
+                            feedback_options=None,
+                        )
+                        question = gr.Textbox(
+                            label=label("it", "question"),
+                            placeholder=label("it", "placeholder"),
+                            elem_id="question",
+                            submit_btn=True,
+                        )
+                        gr.Examples(EXAMPLES, inputs=question, label=label("it", "examples"))
+                        clear_btn = gr.Button(label("it", "clear"), elem_id="clear", size="sm")
+                    with gr.Column(scale=2):
+                        article = gr.HTML(
+                            f"<p>{label('it', 'article_hint')}</p>",
+                            label=label("it", "article"),
+                            elem_id="article",
+                        )
+                cite_ref = gr.Textbox(visible="hidden", elem_id="cite-ref")
+                cite_open = gr.Button(visible="hidden", elem_id="cite-open")
+
+        question.submit(respond, [question, chatbot, lang], [chatbot, question])
+        cite_open.click(open_citation, [cite_ref, lang], article).then(js=SCROLL_TO_MARK_JS)
+        clear_btn.click(clear, None, [chatbot, question, article])
+        outputs = [lang, intro, chatbot, question, clear_btn, article, chat_tab]
+        blocks.load(set_language, lang, outputs, js=DETECT_LANGUAGE_JS)
+        lang.input(set_language, lang, outputs)
+    blocks.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=QUEUE_MAX_SIZE)
     return blocks
+
+
+def mount_ui(app: FastAPI, service: NewsQA) -> FastAPI:
+    """Mount the page at `/`; behind Gradio's login when `NEWSRAG_API_KEY` is set."""
+    key = service.settings.api_key
+    return gr.mount_gradio_app(
+        app,
+        build_ui(service),
+        path="/",
+        footer_links=["api"],
+        auth=chat_login(key) if key else None,
+        auth_message=CHAT_LOGIN_MESSAGE if key else None,
+        max_file_size=service.settings.max_file_bytes,
+        head=HEAD,
+        css=CSS,
+    )
