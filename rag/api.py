@@ -14,6 +14,7 @@ from rag.answer import Answer
 from rag.errors import InputError, NewsragError
 from rag.security import Unauthorized, require_api_key
 from rag.service import NewsQA
+from rag.streaming import AnswerWithNotice
 
 
 class Message(BaseModel):
@@ -61,6 +62,11 @@ def get_service(request: Request) -> NewsQA:
 ServiceDep = Annotated[NewsQA, Depends(get_service)]
 
 
+def ask_arguments(body: AskRequest) -> dict[str, Any]:
+    """The service's keyword arguments for a request (shared by the plain and streaming routes)."""
+    return {"history": [m.model_dump() for m in body.history], "top_k": body.top_k}
+
+
 def create_app(service: NewsQA, with_ui: bool = True) -> FastAPI:
     """The API app for a ready service; the chat UI is mounted at `/` unless `with_ui=False`."""
     app = FastAPI(
@@ -99,11 +105,15 @@ def create_app(service: NewsQA, with_ui: bool = True) -> FastAPI:
     def healthz(svc: ServiceDep) -> dict[str, Any]:
         return svc.health()
 
-    @app.post("/api/v1/ask", response_model=Answer, tags=["questions"])
+    @app.post("/api/v1/ask", response_model=AnswerWithNotice, tags=["questions"])
     def ask(body: AskRequest, svc: ServiceDep) -> Answer:
         """Answer a question about the articles, with citations to verbatim quotes."""
-        history = [m.model_dump() for m in body.history]
-        return svc.ask(body.question, history=history, top_k=body.top_k)
+        return svc.ask(body.question, **ask_arguments(body))
+
+    from rag import openai_api, stream_api  # route modules import this one: imported here
+
+    app.include_router(stream_api.router)
+    app.include_router(openai_api.router)
 
     if with_ui:
         from ui.app import mount_ui

@@ -8,7 +8,8 @@ loads, the store opens and the lexical index builds on first use (or in
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from rag.retrieval import (
     to_document,
 )
 from rag.settings import Settings
+from rag.streaming import Answerer, Evidence, ExtractiveAnswerer, StreamEvent, final_answer
 from vectorstore.documents import Article, Chunk
 from vectorstore.embeddings import LocalEmbedder, bundled_model_path, check_model_folder
 from vectorstore.ingest import IngestReport, ingest_articles, ingest_paths
@@ -56,16 +58,23 @@ def chroma_client(data_dir: Path) -> Any:
 class NewsQA:
     """Ingest articles, retrieve evidence and answer with verified citations."""
 
-    def __init__(self, settings: Settings, store: ChromaStore, embedder: LocalEmbedder) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: ChromaStore,
+        embedder: LocalEmbedder,
+        answerer: Answerer | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.embedder = embedder
+        self.answerer: Answerer = answerer or ExtractiveAnswerer()
         self._corpus: LexicalCorpus | None = None
         self._corpus_counts: tuple[int, int] | None = None
         self._lock = threading.RLock()
         self.chain: Runnable[dict[str, Any], Answer] = RunnableLambda(self._retrieve).with_config(
             run_name="retrieve"
-        ) | RunnableLambda(self._answer).with_config(run_name="answer")
+        ) | RunnableLambda(self._respond).with_config(run_name="answer")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> NewsQA:
@@ -197,13 +206,61 @@ class NewsQA:
             raise NewsragError("a citation did not match its article; the answer was withheld")
         return answer
 
+    def _events(self, state: dict[str, Any]) -> Iterator[StreamEvent]:
+        """The configured answerer's events for retrieved evidence (extractive by default)."""
+        ranked = [(from_document(d), float(d.metadata["score"])) for d in state["documents"]]
+        return self.answerer.stream(
+            Evidence(
+                question=state["question"],
+                history=state["history"],
+                ranked=ranked,
+                top_k=state["top_k"],
+                extractive=lambda: self._answer(state),
+                bodies=lambda ids: {
+                    d: a.article.body for d, a in self.store.get_articles(list(ids)).items()
+                },
+                idf=state["corpus"].index.idf,
+            )
+        )
+
+    def _respond(self, state: dict[str, Any]) -> Answer:
+        return final_answer(self._events(state))
+
     def ask(
         self,
         question: str,
         history: Sequence[Mapping[str, str]] = (),
         top_k: int | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
     ) -> Answer:
         """Answer `question` (in the conversation `history`) with verbatim, cited sentences."""
+        return self.chain.invoke(self._request(question, history, top_k, date_from, date_to))
+
+    def ask_stream(
+        self,
+        question: str,
+        history: Sequence[Mapping[str, str]] = (),
+        top_k: int | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+    ) -> Iterator[StreamEvent]:
+        """Like `ask`, as events: text deltas, then one `FinalAnswer` (see rag.streaming).
+
+        Input is checked and evidence retrieved before this returns, so bad input raises
+        here, not in the middle of a stream.
+        """
+        request = self._request(question, history, top_k, date_from, date_to)
+        return self._events(self._retrieve(request))
+
+    def _request(
+        self,
+        question: str,
+        history: Sequence[Mapping[str, str]],
+        top_k: int | None,
+        date_from: date | None,
+        date_to: date | None,
+    ) -> dict[str, Any]:
         question = question.strip()
         if not question:
             raise InputError("the question is empty: ask something about the articles")
@@ -212,9 +269,10 @@ class NewsQA:
                 f"the question has {len(question)} characters; the limit is "
                 f"{self.settings.max_question_chars}"
             )
-        request = {
+        return {
             "question": question,
             "history": [dict(m) for m in history],
             "top_k": top_k or self.settings.top_k,
+            "date_from": date_from,
+            "date_to": date_to,
         }
-        return self.chain.invoke(request)

@@ -16,12 +16,7 @@ from fastapi import FastAPI
 from rag.errors import InputError, NewsragError
 from rag.security import CHAT_LOGIN_MESSAGE, chat_login
 from rag.service import NewsQA
-from ui.format import (
-    article_html,
-    format_answer,
-    history_for_service,
-    parse_citation_ref,
-)
+from ui.format import article_html, format_events, history_for_service, parse_citation_ref
 from ui.labels import LANGUAGES, label, pick_language
 
 EXAMPLES = [
@@ -77,18 +72,20 @@ def build_ui(service: NewsQA) -> gr.Blocks:
     def respond(
         message: str, history: list[dict[str, Any]], lang: str
     ) -> Iterator[tuple[list[dict[str, Any]], str]]:
-        question = message.strip()
-        if not question:
-            yield history, ""
-            return
-        turns = history_for_service(history)
         shown = [*history, {"role": "user", "content": message}]
-        yield [*shown, {"role": "assistant", "content": "…"}], ""
         try:
-            reply = format_answer(service.ask(question, history=turns), lang)
+            events = service.ask_stream(message, history=history_for_service(history))
+            for text in format_events(events, lang):
+                yield [*shown, {"role": "assistant", "content": text}], ""
         except NewsragError as exc:
-            reply = f"⚠️ {exc}"
-        yield [*shown, {"role": "assistant", "content": reply}], ""
+            yield [*shown, {"role": "assistant", "content": f"⚠️ {exc}"}], ""
+
+    def chat(message: str) -> Iterator[str]:
+        """One question, no history: the answer's Markdown as it grows (for gradio_client)."""
+        try:
+            yield from format_events(service.ask_stream(message))
+        except NewsragError as exc:
+            yield f"⚠️ {exc}"
 
     def open_citation(ref: str, lang: str) -> str:
         try:
@@ -153,7 +150,8 @@ def build_ui(service: NewsQA) -> gr.Blocks:
                 cite_ref = gr.Textbox(visible="hidden", elem_id="cite-ref")
                 cite_open = gr.Button(visible="hidden", elem_id="cite-open")
 
-        question.submit(respond, [question, chatbot, lang], [chatbot, question])
+        question.submit(respond, [question, chatbot, lang], [chatbot, question], api_name="ask")
+        gr.api(chat, api_name="chat")  # gradio_client: Client(url).submit(q, api_name="/chat")
         cite_open.click(open_citation, [cite_ref, lang], article).then(js=SCROLL_TO_MARK_JS)
         clear_btn.click(clear, None, [chatbot, question, article])
         outputs = [lang, intro, chatbot, question, clear_btn, article, chat_tab]

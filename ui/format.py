@@ -11,8 +11,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-import string
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -22,20 +21,40 @@ from urllib.parse import unquote as url_unquote
 from rag.answer import Answer
 from rag.citations import Citation
 from rag.errors import InputError
+from rag.streaming import FinalAnswer, StreamEvent, TextDelta
 from ui.labels import label
 
 SOURCES_HEADING = {"it": "Fonti", "en": "Sources"}
 CITE_PREFIX = "#cite:"
-# Every ASCII punctuation character may be backslash-escaped in CommonMark; `&`, `<`, `>`
-# become entities instead (a backslash before an entity would show the entity literally).
-_MD_PUNCTUATION = "".join(c for c in string.punctuation if c not in "&<>;\"'")
-_MD_SPECIAL = re.compile("([" + re.escape(_MD_PUNCTUATION) + "])")
-_MARKER = re.compile(r"\\\[(\d{1,3})\\\]")  # an escaped `[n]` citation marker
+# Characters that can start Markdown markup anywhere in a line (emphasis, code, links,
+# images, strikethrough, tables, maths); `<`, `>`, `&` become entities instead.
+_INLINE = re.compile(r"([\\`*_\[\]~|$])")
+# Characters that start a block only at the beginning of a line (headings, quotes, lists).
+_LINE_START = re.compile(r"^(\s*)(?:([#>+=-])|(\d+)([.)]))", re.MULTILINE)
+_AUTOLINK = re.compile(r"(://|www\.)", re.IGNORECASE)  # GFM turns these into links
+_MARKER = re.compile(r"\\\[(\d{1,3})\\\]")  # a `[n]` citation marker, once escaped: `\[n\]`
+_ESCAPED = re.compile(r"\\([\\`*_\[\]~|$#>+=./)-])")
 
 
 def escape_markdown(text: str) -> str:
-    """Text that Markdown shows exactly as written: no HTML, emphasis, links or images."""
-    return html.escape(_MD_SPECIAL.sub(r"\\\1", text), quote=False)
+    """Text that Markdown shows exactly as written: no HTML, emphasis, links or images.
+
+    Only what could start markup is escaped, so a plain sentence stays byte for byte the
+    same in the Markdown source (clients that read it get the verbatim quote).
+    """
+    text = _INLINE.sub(r"\\\1", text)
+    text = _AUTOLINK.sub(lambda m: m.group(0)[:-1] + "\\" + m.group(0)[-1], text)
+    text = _LINE_START.sub(
+        lambda m: m.group(1)
+        + (f"\\{m.group(2)}" if m.group(2) else f"{m.group(3)}\\{m.group(4)}"),
+        text,
+    )
+    return html.escape(text, quote=False)
+
+
+def unescape_markdown(text: str) -> str:
+    """The inverse of `escape_markdown` (for chat history sent back to the service)."""
+    return html.unescape(_ESCAPED.sub(r"\1", text))
 
 
 def quote_digest(quote: str) -> str:
@@ -76,23 +95,36 @@ def _quote_block(quote: str) -> str:
 def format_answer(answer: Answer, lang: str = "it") -> str:
     """Markdown for one answer: the text with linked `[n]` markers, then numbered references
     (title linking to the highlighted article, date, source, offsets, verbatim quote)."""
+    notice = getattr(answer, "notice", None)  # set by LLM answerers (rag.streaming)
+    head = [f"*{escape_markdown(notice)}*", ""] if notice else []
     text = escape_markdown(answer.answer)
     if answer.abstained or not answer.citations:
-        return text
+        return "\n".join([*head, text])
     refs = {c.n: citation_ref(c) for c in answer.citations}
 
     def link(match: re.Match[str]) -> str:
         n = int(match.group(1))
-        return f"[\\[{n}\\]]({refs[n]})" if n in refs else match.group(0)
+        return f"[[{n}]]({refs[n]})" if n in refs else match.group(0)
 
-    lines = [_MARKER.sub(link, text), "", f"**{SOURCES_HEADING.get(lang, 'Fonti')}**"]
+    lines = [*head, _MARKER.sub(link, text), "", f"**{SOURCES_HEADING.get(lang, 'Fonti')}**"]
     for c in answer.citations:
         when = f" — {c.date}" if c.date else ""
         lines.append(
             f"{c.n}. [{escape_markdown(c.title)}]({refs[c.n]}){when} · "
-            f"{escape_markdown(c.source)} \\[{c.start}–{c.end}\\]  \n   > {_quote_block(c.quote)}"
+            f"{escape_markdown(c.source)} [{c.start}–{c.end}]  \n   > {_quote_block(c.quote)}"
         )
     return "\n".join(lines)
+
+
+def format_events(events: Iterable[StreamEvent], lang: str = "it") -> Iterator[str]:
+    """The chat message as it grows: the text so far, then the formatted final answer."""
+    text = ""
+    for event in events:
+        if isinstance(event, TextDelta):
+            text += event.text
+            yield escape_markdown(text)
+        elif isinstance(event, FinalAnswer):
+            yield format_answer(event.answer, lang)
 
 
 def article_html(
@@ -144,11 +176,11 @@ def message_text(content: Any) -> str:
 
 
 def _without_sources(text: str) -> str:
+    """An answer as the service wrote it: no notice, reference list, links or escapes."""
     for heading in SOURCES_HEADING.values():
         text = text.split(f"**{heading}**")[0]
-    # Drop the citation links and escapes the page added; keep the answer's words.
-    text = re.sub(r"\[\\\[(\d+)\\\]\]\(#cite:[^)]*\)", r"[\1]", text)
-    return html.unescape(re.sub(r"\\([" + re.escape(_MD_PUNCTUATION) + "])", r"\1", text)).strip()
+    text = re.sub(r"\[\[(\d+)\]\]\(#cite:[^)]*\)", r"[\1]", text)
+    return unescape_markdown(text).strip()
 
 
 def history_for_service(history: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
