@@ -9,14 +9,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from tqdm import tqdm
 
 from rag.errors import IngestError
 from vectorstore.chunking import fit_sentences, pack_chunks
 from vectorstore.documents import Article, Chunk
-from vectorstore.loaders import find_article_files, read_article
+from vectorstore.loaders import (
+    articles_from_bytes,
+    doc_id_for,
+    find_article_files,
+    read_articles,
+    safe_upload_name,
+)
 from vectorstore.sentences import sentence_spans
 from vectorstore.store import ChromaStore
 
@@ -32,22 +38,58 @@ class ChunkEncoder(Protocol):
     def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
 
 
+@dataclass(frozen=True)
+class Duplicate:
+    """An article not indexed because the store already holds the same story."""
+
+    doc_id: str
+    source: str
+    of: str  # the stored (or earlier in the batch) article it duplicates
+    similarity: float  # 1.0 for identical text
+
+
 @dataclass
 class IngestReport:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[IngestError] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.updated)
+        return bool(self.added or self.updated or self.removed)
+
+    @property
+    def failed(self) -> bool:
+        """True when some file or part of a file could not be ingested."""
+        return bool(self.skipped)
 
     def summary(self) -> str:
-        return (
+        line = (
             f"{len(self.added)} added, {len(self.updated)} updated, "
             f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped"
         )
+        if self.duplicates:
+            line += f", {len(self.duplicates)} duplicates not indexed"
+        return line
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (the documents API returns it)."""
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "duplicates": [
+                {"doc_id": d.doc_id, "source": d.source, "of": d.of, "similarity": d.similarity}
+                for d in self.duplicates
+            ],
+            "skipped": [
+                {"source": e.source, "problem": e.problem, "kind": e.kind} for e in self.skipped
+            ],
+            "summary": self.summary(),
+        }
 
 
 def chunk_article(
@@ -121,7 +163,46 @@ def ingest_paths(
     articles: list[Article] = []
     for path in files:
         try:
-            articles.append(read_article(path, max_file_bytes))
+            found, problems = read_articles(path, max_file_bytes)
         except IngestError as exc:
             report.skipped.append(exc)
+            continue
+        articles.extend(found)
+        report.skipped.extend(problems)
     return ingest_articles(articles, store, encoder, max_tokens, overlap, report, progress)
+
+
+def ingest_upload(
+    filename: str,
+    data: bytes,
+    store: ChromaStore,
+    encoder: ChunkEncoder,
+    max_tokens: int,
+    overlap: int,
+    max_file_bytes: int,
+) -> IngestReport:
+    """Store an uploaded file's articles; its name is sanitised and never opened as a path."""
+    report = IngestReport()
+    try:
+        name = safe_upload_name(filename)
+        articles, problems = articles_from_bytes(data, name, max_file_bytes)
+    except IngestError as exc:
+        report.skipped.append(exc)
+        return report
+    report.skipped.extend(problems)
+    return ingest_articles(articles, store, encoder, max_tokens, overlap, report)
+
+
+def removal_targets(store: ChromaStore, doc_id_or_path: str) -> list[str]:
+    """The stored articles that `newsrag remove X` means: the id X, else those read from file X."""
+    target = doc_id_or_path.strip()
+    if not target:
+        return []
+    if store.has_article(target):
+        return [target]
+    name = Path(target).name
+    from_file = store.doc_ids_from_source(name)
+    if from_file:
+        return from_file
+    by_stem = doc_id_for(Path(name))
+    return [by_stem] if store.has_article(by_stem) else []

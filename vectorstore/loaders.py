@@ -14,6 +14,8 @@ from rag.errors import IngestError
 from vectorstore.documents import Article
 from vectorstore.sentences import sentence_spans
 
+Loaded = tuple[list[Article], list[IngestError]]
+
 SUPPORTED_SUFFIXES = (".txt", ".md")
 TITLE_MAX_CHARS = 80
 MAX_FILE_BYTES = 5_000_000  # default limit (NEWSRAG_MAX_FILE_BYTES)
@@ -87,16 +89,27 @@ def parse_article(text: str, source: str, doc_id: str) -> Article:
     )
 
 
+def too_big(size: int, max_bytes: int) -> str:
+    return f"the file is {size:,} bytes, over the {max_bytes:,}-byte limit (NEWSRAG_MAX_FILE_BYTES)"
+
+
+def safe_upload_name(filename: str) -> str:
+    """A client's file name reduced to a plain, printable base name (never used as a path)."""
+    base = re.split(r"[/\\]", filename or "")[-1]
+    base = "".join(ch for ch in unicodedata.normalize("NFC", base) if ch.isprintable()).strip()
+    if not base or base.startswith(".") or len(base) > 200:
+        raise IngestError(
+            filename or "(no name)", "the upload needs a plain file name such as article.txt"
+        )
+    return base
+
+
 def decode_article_bytes(data: bytes, source: str, max_bytes: int) -> str:
     """UTF-8 text or a clear error naming the problem (empty, too big, binary, encoding)."""
     if not data.strip():
         raise IngestError(source, "the file is empty")
     if len(data) > max_bytes:
-        raise IngestError(
-            source,
-            f"the file is {len(data):,} bytes, over the {max_bytes:,}-byte limit "
-            "(NEWSRAG_MAX_FILE_BYTES)",
-        )
+        raise IngestError(source, too_big(len(data), max_bytes), kind="too_large")
     if b"\x00" in data:
         raise IngestError(source, "the file looks binary (it contains NUL bytes), not text")
     try:
@@ -108,18 +121,48 @@ def decode_article_bytes(data: bytes, source: str, max_bytes: int) -> str:
         ) from None
 
 
-def read_article(path: Path, max_bytes: int) -> Article:
-    """Read and parse one `.txt` or `.md` file."""
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+def check_suffix(name: str) -> str:
+    """The lower-case suffix of a supported file name, or a clear error."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
         raise IngestError(
-            path.name, f"unsupported file type {path.suffix!r}: use {', '.join(SUPPORTED_SUFFIXES)}"
+            name,
+            f"unsupported file type {suffix or '(none)'!r}: use {', '.join(SUPPORTED_SUFFIXES)}",
+            kind="unsupported_type",
         )
+    return suffix
+
+
+def articles_from_bytes(data: bytes, name: str, max_bytes: int) -> Loaded:
+    """The articles in one file's bytes, with the problems of the parts that were skipped.
+
+    `name` is only a label (the source shown in citations and the doc id's stem);
+    nothing here opens a path, so an uploaded file's name is never trusted as one.
+    """
+    check_suffix(name)
+    text = decode_article_bytes(data, name, max_bytes)
+    return [parse_article(text, source=name, doc_id=doc_id_for(Path(name)))], []
+
+
+def read_articles(path: Path, max_bytes: int) -> Loaded:
+    """Read one file from disk: its articles and the problems of skipped parts."""
+    check_suffix(path.name)
     try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise IngestError(path.name, too_big(size, max_bytes), kind="too_large")
         data = path.read_bytes()
     except OSError as exc:
         raise IngestError(path.name, f"cannot read the file ({exc.strerror})") from None
-    text = decode_article_bytes(data, path.name, max_bytes)
-    return parse_article(text, source=path.name, doc_id=doc_id_for(path))
+    return articles_from_bytes(data, path.name, max_bytes)
+
+
+def read_article(path: Path, max_bytes: int) -> Article:
+    """Read and parse one single-article file (`.txt`, `.md`)."""
+    articles, problems = read_articles(path, max_bytes)
+    if problems:
+        raise problems[0]
+    return articles[0]
 
 
 def find_article_files(paths: list[Path]) -> tuple[list[Path], list[IngestError]]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.errors import StoreError
-from vectorstore.documents import Article, Chunk
+from vectorstore.documents import Article, Chunk, DocumentInfo
 
 ClientFactory = Callable[[], Any]
 
@@ -137,8 +137,9 @@ class ChromaStore:
             "content_hash": content_hash,
             "chunks": len(chunks),
         }
-        if article.date:
-            meta["date"] = article.date
+        for key in ("date", "author", "url"):
+            if getattr(article, key):
+                meta[key] = getattr(article, key)
         self.articles.upsert(
             ids=[article.doc_id],
             embeddings=[_mean_vector(vectors)],
@@ -146,9 +147,12 @@ class ChromaStore:
             metadatas=[meta],
         )
 
+    def has_article(self, doc_id: str) -> bool:
+        return bool(self.articles.get(ids=[doc_id], include=[])["ids"])
+
     def delete_article(self, doc_id: str) -> bool:
         """Remove an article and every one of its chunks; False when it was not stored."""
-        if not self.articles.get(ids=[doc_id], include=[])["ids"]:
+        if not self.has_article(doc_id):
             return False
         self.chunks.delete(where={"doc_id": doc_id})
         self.articles.delete(ids=[doc_id])
@@ -169,9 +173,32 @@ class ChromaStore:
                 date=meta.get("date"),
                 source=str(meta.get("source", "")),
                 body=body,
+                author=meta.get("author"),
+                url=meta.get("url"),
             )
             out[doc_id] = StoredArticle(article, str(meta["content_hash"]), int(meta["chunks"]))
         return out
+
+    def documents(self) -> list[DocumentInfo]:
+        """Every stored article's metadata (no bodies), by id."""
+        got = self.articles.get(include=["metadatas"])
+        infos = [
+            DocumentInfo(
+                doc_id=doc_id,
+                title=str(meta.get("title", "")),
+                date=meta.get("date"),
+                source=str(meta.get("source", "")),
+                url=meta.get("url"),
+                chunks=int(meta.get("chunks", 0)),
+                author=meta.get("author"),
+            )
+            for doc_id, meta in zip(got["ids"], got["metadatas"], strict=True)
+        ]
+        return sorted(infos, key=lambda d: d.doc_id)
+
+    def doc_ids_from_source(self, source: str) -> list[str]:
+        """Ids of the articles read from the file named `source` (a JSONL file holds many)."""
+        return sorted(self.articles.get(where={"source": source}, include=[])["ids"])
 
     def all_chunks(self) -> list[Chunk]:
         """Every chunk, in article and position order (for the lexical index)."""
