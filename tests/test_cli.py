@@ -70,3 +70,15 @@ def test_remove_deletes_an_article(tmp_path: Path) -> None:
     assert by_path.returncode == 0 and "deleted" in by_path.stdout
     health = run("ingest", "--if-empty", str(SEEDS), data_dir=tmp_path)
     assert "2 added" in health.stdout  # the store was empty again
+
+
+def test_mixed_folder_stores_the_good_files_and_exits_1(tmp_path: Path) -> None:
+    from tests.test_ingest import BAD_SOURCES, write_mixed_folder
+
+    write_mixed_folder(tmp_path / "in")
+    done = run("ingest", str(tmp_path / "in"), data_dir=tmp_path / "data",
+               NEWSRAG_MAX_FILE_BYTES="100000")  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "5 added, 0 updated, 0 unchanged, 8 skipped" in done.stdout
+    for source in BAD_SOURCES:
+        assert f"skipped   {source}:" in done.stderr
