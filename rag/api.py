@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rag import __version__
 from rag.answer import Answer
+from rag.documents_api import router as documents_router
 from rag.errors import InputError, NewsragError
 from rag.security import Unauthorized, require_api_key
 from rag.service import NewsQA
@@ -104,6 +105,8 @@ def create_app(service: NewsQA, with_ui: bool = True) -> FastAPI:
     @app.get("/healthz", response_model=Health, tags=["service"])
     def healthz(svc: ServiceDep) -> dict[str, Any]:
         return svc.health()
+
+    app.include_router(documents_router)
 
     @app.post("/api/v1/ask", response_model=AnswerWithNotice, tags=["questions"])
     def ask(body: AskRequest, svc: ServiceDep) -> Answer:

@@ -36,9 +36,15 @@ from rag.retrieval import (
 )
 from rag.settings import Settings
 from rag.streaming import Answerer, Evidence, ExtractiveAnswerer, StreamEvent, final_answer
-from vectorstore.documents import Article, Chunk
+from vectorstore.documents import Article, Chunk, DocumentInfo
 from vectorstore.embeddings import LocalEmbedder, bundled_model_path, check_model_folder
-from vectorstore.ingest import IngestReport, ingest_articles, ingest_paths
+from vectorstore.ingest import (
+    IngestReport,
+    ingest_articles,
+    ingest_paths,
+    ingest_upload,
+    removal_targets,
+)
 from vectorstore.store import ChromaStore
 
 ANSWER_CHUNKS = 4  # chunks whose sentences compete for the answer
@@ -127,6 +133,37 @@ class NewsQA:
             if deleted:
                 self._corpus = None
         return deleted
+
+    # documents -------------------------------------------------------------------------
+    def documents(self) -> list[DocumentInfo]:
+        """Every stored article's id, title, date, source, URL and chunk count."""
+        return self.store.documents()
+
+    def article(self, doc_id: str) -> Article | None:
+        """The stored article (its body is what citation offsets refer to), or None."""
+        stored = self.store.get_articles([doc_id]).get(doc_id)
+        return stored.article if stored else None
+
+    def add_upload(self, filename: str, data: bytes) -> IngestReport:
+        """Ingest an uploaded file; `filename` only labels it (type, doc id), it is never a path."""
+        s = self.settings
+        return self._changing_store(
+            lambda: ingest_upload(
+                filename,
+                data,
+                self.store,
+                self.embedder,
+                s.chunk_tokens,
+                s.chunk_overlap,
+                s.max_file_bytes,
+            )
+        )
+
+    def remove(self, doc_id_or_path: str) -> bool:
+        """Delete every chunk of an article (by id, or all articles read from a file)."""
+        with self._lock:
+            removed = [d for d in removal_targets(self.store, doc_id_or_path) if self.delete(d)]
+        return bool(removed)
 
     def _changing_store(self, ingest: Callable[[], IngestReport]) -> IngestReport:
         """Run an ingestion alone, and drop the lexical index if it changed anything."""
