@@ -7,7 +7,9 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -62,13 +64,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_server(seeded: NewsQA) -> Iterator[str]:
-    """The real app (API + Gradio UI) served by uvicorn on loopback; yields its base URL."""
-    from rag.api import create_app
-
+@contextmanager
+def serve_app(app: Any) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on a free loopback port; yields its base URL."""
     port = _free_port()
-    config = uvicorn.Config(create_app(seeded), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -82,6 +82,17 @@ def live_server(seeded: NewsQA) -> Iterator[str]:
             time.sleep(0.2)
     else:
         raise RuntimeError("the live server did not start within 60 s")
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(seeded: NewsQA) -> Iterator[str]:
+    """The real app (API + Gradio UI) served by uvicorn on loopback; yields its base URL."""
+    from rag.api import create_app
+
+    with serve_app(create_app(seeded)) as url:
+        yield url

@@ -23,6 +23,8 @@ from rag.citations import Citation
 from rag.errors import InputError
 from rag.streaming import FinalAnswer, StreamEvent, TextDelta
 from ui.labels import label
+from vectorstore.documents import DocumentInfo
+from vectorstore.ingest import IngestReport
 
 SOURCES_HEADING = {"it": "Fonti", "en": "Sources"}
 CITE_PREFIX = "#cite:"
@@ -45,8 +47,7 @@ def escape_markdown(text: str) -> str:
     text = _INLINE.sub(r"\\\1", text)
     text = _AUTOLINK.sub(lambda m: m.group(0)[:-1] + "\\" + m.group(0)[-1], text)
     text = _LINE_START.sub(
-        lambda m: m.group(1)
-        + (f"\\{m.group(2)}" if m.group(2) else f"{m.group(3)}\\{m.group(4)}"),
+        lambda m: m.group(1) + (f"\\{m.group(2)}" if m.group(2) else f"{m.group(3)}\\{m.group(4)}"),
         text,
     )
     return html.escape(text, quote=False)
@@ -147,6 +148,39 @@ def article_html(
         f"<article class='cited-article'><h3>{html.escape(title)}</h3>"
         f"<p class='cite-meta'>{meta}</p>{note}<div class='cite-body'>{text}</div></article>"
     )
+
+
+def document_rows(documents: Sequence[DocumentInfo]) -> list[list[Any]]:
+    """Table rows (title, date, chunks, id), newest first; titles stay text in a Dataframe."""
+    ordered = sorted(documents, key=lambda d: (d.date or "", d.title), reverse=True)
+    return [[d.title, d.date or "", d.chunks, d.doc_id] for d in ordered]
+
+
+def document_choices(documents: Sequence[DocumentInfo]) -> list[tuple[str, str]]:
+    """Dropdown choices `(label, doc_id)` for deleting an article."""
+    return [(f"{d.title} ({d.doc_id})", d.doc_id) for d in documents]
+
+
+def upload_summary(results: Sequence[tuple[str, IngestReport]], lang: str = "it") -> str:
+    """One escaped Markdown line per uploaded file: what happened to it."""
+    words = {
+        "it": ("aggiunti", "aggiornati", "invariati", "duplicati", "scartato"),
+        "en": ("added", "updated", "unchanged", "duplicates", "rejected"),
+    }[lang if lang in ("it", "en") else "it"]
+    lines = []
+    for name, report in results:
+        parts = [
+            f"{words[0]}: {len(report.added)}",
+            f"{words[1]}: {len(report.updated)}",
+            f"{words[2]}: {len(report.unchanged)}",
+        ]
+        if report.duplicates:
+            parts.append(f"{words[3]}: {len(report.duplicates)}")
+        line = f"- **{escape_markdown(name)}** — " + ", ".join(parts)
+        for problem in report.skipped:
+            line += f"  \n  ⚠️ {words[4]}: {escape_markdown(problem.problem)}"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def parse_day(value: Any) -> date | None:
