@@ -32,10 +32,11 @@ CITE_PREFIX = "#cite:"
 # images, strikethrough, tables, maths); `<`, `>`, `&` become entities instead.
 _INLINE = re.compile(r"([\\`*_\[\]~|$])")
 # Characters that start a block only at the beginning of a line (headings, quotes, lists).
-_LINE_START = re.compile(r"^(\s*)(?:([#>+=-])|(\d+)([.)]))", re.MULTILINE)
+# (`>` needs no backslash: as the entity `&gt;` it cannot open a block quote.)
+_LINE_START = re.compile(r"^(\s*)(?:([#+=-])|(\d+)([.)]))", re.MULTILINE)
 _AUTOLINK = re.compile(r"(://|www\.)", re.IGNORECASE)  # GFM turns these into links
 _MARKER = re.compile(r"\\\[(\d{1,3})\\\]")  # a `[n]` citation marker, once escaped: `\[n\]`
-_ESCAPED = re.compile(r"\\([\\`*_\[\]~|$#>+=./)-])")
+_ESCAPED = re.compile(r"\\([\\`*_\[\]~|$#+=./)-])")
 
 
 def escape_markdown(text: str) -> str:
@@ -55,7 +56,7 @@ def escape_markdown(text: str) -> str:
 
 def unescape_markdown(text: str) -> str:
     """The inverse of `escape_markdown` (for chat history sent back to the service)."""
-    return html.unescape(_ESCAPED.sub(r"\1", text))
+    return _ESCAPED.sub(r"\1", html.unescape(text))
 
 
 def quote_digest(quote: str) -> str:
