@@ -199,3 +199,18 @@ def test_planted_text_is_only_ever_quoted(tmp_path: Path, embedder: LocalEmbedde
         if c.doc_id == "planted":
             assert body[c.start : c.end] == c.quote
     assert answer.answer.strip() != "HACKED"
+
+
+# --- upload limits on the page ---------------------------------------------------------
+def test_page_uploads_are_limited_to_the_configured_size(seeded: NewsQA) -> None:
+    """Gradio's upload route refuses files over NEWSRAG_MAX_FILE_BYTES before they reach the
+    service (which checks size, type and name again: tests/test_documents_api.py)."""
+    settings = seeded.settings.model_copy(update={"max_file_bytes": 2_000})
+    small = NewsQA(settings, seeded.store, seeded.embedder)
+    with TestClient(create_app(small)) as c:
+        big = c.post("/gradio_api/upload", files={"files": ("big.txt", b"parola " * 400)})
+        assert big.status_code == 413
+        ok = c.post("/gradio_api/upload", files={"files": ("../../ok.txt", b"Una frase.")})
+        assert ok.status_code == 200
+        stored = ok.json()[0]
+        assert "/../" not in stored and stored.endswith("ok.txt")
