@@ -91,7 +91,10 @@ class NewsQA:
         store = ChromaStore(
             lambda: chroma_client(data_dir), embedder.name, prefix=settings.collection_prefix
         )
-        return cls(settings, store, embedder)
+        from rag.llm import answerer_from_settings
+
+        answerer = answerer_from_settings(settings, embedder.embed_documents)
+        return cls(settings, store, embedder, answerer)
 
     def warm_up(self) -> None:
         """Load the model, open the store and build the lexical index now, not on a request."""

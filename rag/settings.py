@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rag.errors import ConfigError
@@ -38,6 +38,28 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(2_000, ge=10)
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)
+    # optional generative answers (rag.llm): any OpenAI-compatible server; unset = extractive
+    llm_base_url: str | None = Field(
+        None, pattern=r"^https?://\S+$", description="e.g. http://127.0.0.1:11434/v1 (Ollama)"
+    )
+    llm_model: str = Field("", description="the model name the server knows")
+    llm_api_key: SecretStr = Field(SecretStr("not-needed"), description="if the server wants one")
+    llm_timeout: float = Field(
+        30.0, gt=0, le=600, description="seconds to wait for the server before going extractive"
+    )
+
+    @field_validator("llm_base_url", mode="before")
+    @classmethod
+    def unset_when_blank(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("llm_model")
+    @classmethod
+    def model_named_with_url(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("llm_base_url") and not value.strip():
+            raise ValueError("name the model when NEWSRAG_LLM_BASE_URL is set")
+        return value.strip()
+
     api_key: SecretStr | None = Field(
         None, description="when set, /api/* and /v1/* require it and the chat asks for it"
     )
