@@ -13,11 +13,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from rag.answer import Answer
 from rag.api import create_app
+from rag.grounding import SUPPORT_MIN, CachedEmbed, Grounder, parse_claim
 from rag.llm import LLMAnswerer, answerer_from_settings, build_messages, source_blocks
 from rag.service import NewsQA
 from rag.settings import load_settings
-from rag.streaming import Answer, ExtractiveAnswerer, FinalAnswer, TextDelta
+from rag.streaming import ExtractiveAnswerer, FinalAnswer, TextDelta
 from tests.fake_llm import FakeLLM, Reply, source_with, sources
 from tests.test_streaming import assert_quotes_verbatim, read_sse
 from vectorstore.documents import Chunk
@@ -82,9 +84,15 @@ def good_reply(request: dict[str, Any]) -> str:
     )
 
 
-def test_settings_choose_the_answerer(embedder: LocalEmbedder) -> None:
+def test_settings_choose_the_answerer(embedder: LocalEmbedder, tmp_path: Path) -> None:
     extractive = answerer_from_settings(load_settings(), embedder.embed_documents)
     assert isinstance(extractive, ExtractiveAnswerer)
+    settings = load_settings(
+        data_dir=tmp_path, llm_base_url="http://127.0.0.1:9/v1", llm_model="m", llm_timeout=2
+    )
+    service = NewsQA.from_settings(settings)  # no I/O: nothing listens on port 9
+    assert isinstance(service.answerer, LLMAnswerer)
+    assert not (tmp_path / "chroma").exists()
 
 
 def test_a_supported_answer_is_streamed_with_verbatim_citations(
@@ -181,9 +189,7 @@ def test_a_failing_or_unverifiable_model_falls_back(
     assert ("HTTP 500" if reply.status == 500 else "Nessuna frase") in (notice(answer) or "")
 
 
-def test_an_unreachable_server_falls_back(
-    seeded: NewsQA, embedder: LocalEmbedder, tmp_path: Path
-) -> None:
+def test_an_unreachable_server_falls_back(seeded: NewsQA, embedder: LocalEmbedder) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -235,3 +241,39 @@ def test_the_sse_route_streams_a_checked_generative_answer(
     assert final == plain and "notice" not in final
     assert final["answer"].startswith("Il portavoce del Cremlino è Dmitry Peskov. [1]")
     assert "Nessuna frase" in fallback["notice"]
+
+
+SUPPORTED = [
+    "Il portavoce del Cremlino è Dmitry Peskov.",
+    "Peskov ha detto che i contingenti militari stranieri non possono garantire la sicurezza "
+    "dell'Ucraina.",
+    "Secondo Peskov, le truppe nordcoreane sono stazionate sul territorio russo e non in Ucraina.",
+    "26 nazioni hanno promesso garanzie di sicurezza all'Ucraina.",
+    "Putin ha minacciato di colpire le truppe europee se venissero schierate in Ucraina.",
+    "Macron ha detto che le garanzie di sicurezza saranno dispiegate quando il conflitto finirà.",
+]
+INVENTED = [
+    "Peskov ha inoltre annunciato un vertice con la Cina a Pechino per il mese prossimo.",
+    "Il portavoce ha anche criticato duramente la Germania per le sanzioni economiche.",
+    "Zelensky ha firmato un accordo sul gas con la Turchia.",
+    "30 nazioni hanno promesso garanzie di sicurezza all'Ucraina.",
+    "Il Cremlino ha sede a Mosca dal 1918.",
+]
+
+
+def test_support_separates_paraphrases_from_invented_facts(
+    seeded: NewsQA, embedder: LocalEmbedder
+) -> None:
+    """The calibration behind SUPPORT_MIN, on the seed articles with the real model."""
+    chunks = seeded.store.all_chunks()
+    corpus = seeded._lexical()  # for the collection's IDF
+    embed = CachedEmbed(embedder.embed_documents)
+    embed(SUPPORTED + INVENTED)  # one batch
+    grounder = Grounder(chunks, {}, corpus.index.idf, embed)
+
+    def best(sentence: str) -> float:
+        return max((s.score for s in grounder.supports(parse_claim(sentence))), default=0.0)
+
+    supported = [best(s) for s in SUPPORTED]
+    invented = [best(s) for s in INVENTED]
+    assert min(supported) >= SUPPORT_MIN > max(invented), (supported, invented)

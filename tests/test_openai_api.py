@@ -76,7 +76,7 @@ def test_messages_map_to_question_and_history(client: openai.OpenAI, seeded: New
         model="newsrag",
         messages=[
             {"role": "system", "content": "ignored"},
-            *history,  # type: ignore[list-item]
+            *history,
             {"role": "user", "content": [{"type": "text", "text": question}]},
         ],
         extra_body={"top_k": 2},

@@ -140,10 +140,13 @@ def test_sse_stream_refuses_bad_input_with_422(live_server: str) -> None:
 def test_gradio_chat_streams_a_cited_answer(live_server: str, seeded: NewsQA) -> None:
     from gradio_client import Client
 
-    client = Client(f"{live_server}/", verbose=False, download_files=False)
-    job = client.submit(QUESTION, api_name="/chat")
-    final = job.result(timeout=60)
-    outputs = job.outputs()
+    client = Client(f"{live_server}/", verbose=False, download_files=False, analytics_enabled=False)
+    try:
+        job = client.submit(QUESTION, api_name="/chat")
+        final = job.result(timeout=60)
+        outputs = job.outputs()
+    finally:
+        client.close()  # stops its heartbeat, so the live server can shut down at once
     assert len(outputs) > 2  # partial messages arrived before the final one
     text = final if isinstance(final, str) else json.dumps(final, ensure_ascii=False)
     assert "Peskov" in text and "[1]" in text and "**Fonti**" in text
