@@ -101,6 +101,7 @@ class NewsQA:
                 s.chunk_overlap,
                 s.max_file_bytes,
                 progress,
+                s.ingest_batch,
             )
         )
 
@@ -114,6 +115,7 @@ class NewsQA:
                 s.chunk_tokens,
                 s.chunk_overlap,
                 progress=progress,
+                batch_chunks=s.ingest_batch,
             )
         )
 
