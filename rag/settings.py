@@ -17,6 +17,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSRAG_", extra="ignore")
 
     data_dir: Path = Field(Path("data"), description="where the Chroma store lives")
+    chroma_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^/\s:]+(:\d{1,5})?/?$",
+        description="a Chroma server (`chroma run`), e.g. http://127.0.0.1:8000; default: embedded",
+    )
     embedding_model: Path | None = Field(
         None, description="a local sentence-transformers folder; default: the bundled MiniLM"
     )
