@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
@@ -25,7 +26,7 @@ from rag.answer import (
 )
 from rag.answer_types import expected_type
 from rag.citations import invalid_citations
-from rag.errors import InputError, NewsragError
+from rag.errors import InputError, NewsragError, StoreError
 from rag.retrieval import (
     LexicalCorpus,
     NewsRetriever,
@@ -61,6 +62,39 @@ def chroma_client(data_dir: Path) -> Any:
     )
 
 
+def chroma_http_client(url: str) -> Any:
+    """A client of a Chroma server (`chroma run`, or a distributed deployment's frontend)."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    host, port, ssl = parse_chroma_url(url)
+    try:
+        return chromadb.HttpClient(
+            host=host, port=port, ssl=ssl, settings=ChromaSettings(anonymized_telemetry=False)
+        )
+    except Exception as exc:  # connection refused, DNS, TLS: all mean "not reachable"
+        raise StoreError(
+            f"cannot reach the Chroma server at {url} ({exc.__class__.__name__}): start it "
+            "with `chroma run --path DIR --port PORT`, or unset NEWSRAG_CHROMA_URL to use "
+            "the embedded store"
+        ) from None
+
+
+def parse_chroma_url(url: str) -> tuple[str, int, bool]:
+    """(host, port, ssl) of `http[s]://host[:port]`; the port defaults to 8000 (443 for TLS)."""
+    parts = urlsplit(url)
+    ssl = parts.scheme == "https"
+    return parts.hostname or "localhost", parts.port or (443 if ssl else 8000), ssl
+
+
+def client_factory(settings: Settings) -> Callable[[], Any]:
+    """How the store reaches Chroma: a server when NEWSRAG_CHROMA_URL is set, else embedded."""
+    url, data_dir = settings.chroma_url, settings.data_dir
+    if url:
+        return lambda: chroma_http_client(url)
+    return lambda: chroma_client(data_dir)
+
+
 class NewsQA:
     """Ingest articles, retrieve evidence and answer with verified citations."""
 
@@ -87,9 +121,8 @@ class NewsQA:
         """The production wiring: the local model and an embedded Chroma under `data_dir`."""
         model_path = check_model_folder(settings.embedding_model or bundled_model_path())
         embedder = LocalEmbedder(model_path)
-        data_dir = settings.data_dir
         store = ChromaStore(
-            lambda: chroma_client(data_dir), embedder.name, prefix=settings.collection_prefix
+            client_factory(settings), embedder.name, prefix=settings.collection_prefix
         )
         from rag.llm import answerer_from_settings
 
@@ -113,6 +146,7 @@ class NewsQA:
                 s.chunk_overlap,
                 s.max_file_bytes,
                 progress,
+                s.ingest_batch,
             )
         )
 
@@ -126,6 +160,7 @@ class NewsQA:
                 s.chunk_tokens,
                 s.chunk_overlap,
                 progress=progress,
+                batch_chunks=s.ingest_batch,
             )
         )
 

@@ -227,6 +227,7 @@ def ingest_paths(
     overlap: int,
     max_file_bytes: int,
     progress: bool = False,
+    batch_chunks: int = BATCH_CHUNKS,
 ) -> IngestReport:
     """Read files and folders, skip (and report) what cannot be read, store the rest."""
     files, problems = find_article_files(paths)
@@ -240,7 +241,9 @@ def ingest_paths(
             continue
         articles.extend(found)
         report.skipped.extend(problems)
-    return ingest_articles(articles, store, encoder, max_tokens, overlap, report, progress)
+    return ingest_articles(
+        articles, store, encoder, max_tokens, overlap, report, progress, batch_chunks
+    )
 
 
 def ingest_upload(
