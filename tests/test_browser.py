@@ -216,6 +216,24 @@ def test_streamed_answer_citation_click_highlights_the_quote(page: Page, live_se
         page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
 
 
+def test_the_page_requests_nothing_outside_its_server(browser: Browser, live_server: str) -> None:
+    """No web fonts, analytics or CDN: every request the page makes goes to the server."""
+    context = browser.new_context(locale="it-IT")
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    page = context.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    try:
+        page.goto(f"{live_server}/")
+        ask(page, KREMLIN_QUESTION)
+        page.get_by_role("tab", name="Documenti").click()
+        expect(page.locator("#documents")).to_contain_text("Il Cremlino")
+        outside = [u for u in requests if not u.startswith((live_server, "data:", "blob:"))]
+        assert len(requests) > 5 and outside == []
+    finally:
+        context.close()
+
+
 def test_follow_up_in_the_same_chat(page: Page) -> None:
     first = ask(page, KREMLIN_QUESTION)
     assert_kremlin_answer(first)
