@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rag import __version__
 from rag.answer import Answer
@@ -31,6 +32,18 @@ class AskRequest(BaseModel):
     )
     history: list[Message] = Field(default_factory=list, max_length=50)
     top_k: int = Field(4, ge=1, le=20)
+    date_from: dt.date | None = Field(
+        None, description="only articles published on or after this date (YYYY-MM-DD)"
+    )
+    date_to: dt.date | None = Field(
+        None, description="only articles published on or before this date (YYYY-MM-DD)"
+    )
+
+    @model_validator(mode="after")
+    def ordered_dates(self) -> AskRequest:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("date_from is after date_to: swap them or widen the range")
+        return self
 
     @field_validator("question")
     @classmethod
@@ -65,7 +78,12 @@ ServiceDep = Annotated[NewsQA, Depends(get_service)]
 
 def ask_arguments(body: AskRequest) -> dict[str, Any]:
     """The service's keyword arguments for a request (shared by the plain and streaming routes)."""
-    return {"history": [m.model_dump() for m in body.history], "top_k": body.top_k}
+    return {
+        "history": [m.model_dump() for m in body.history],
+        "top_k": body.top_k,
+        "date_from": body.date_from,
+        "date_to": body.date_to,
+    }
 
 
 def create_app(service: NewsQA, with_ui: bool = True) -> FastAPI:

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 import bm25s
+import numpy as np
 import Stemmer
 
 # Question words carry no evidence; English ones too, for questions asked in English.
@@ -51,13 +52,23 @@ def idf(df: int, n: int) -> float:
 class LexicalIndex:
     """BM25 over a fixed list of texts, plus term statistics for sentence scoring."""
 
-    def __init__(self, texts: Sequence[str]) -> None:
-        tokens = [analyze(t) for t in texts]
+    def __init__(self, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> None:
+        self._build([analyze(t) for t in texts], k1, b)
+
+    @classmethod
+    def from_tokens(
+        cls, tokens: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75
+    ) -> LexicalIndex:
+        index = cls.__new__(cls)
+        index._build([list(t) for t in tokens], k1, b)
+        return index
+
+    def _build(self, tokens: list[list[str]], k1: float, b: float) -> None:
         self.size = len(tokens)
         self.doc_freq: Counter[str] = Counter()
         for toks in tokens:
             self.doc_freq.update(set(toks))
-        self._bm25 = bm25s.BM25()
+        self._bm25 = bm25s.BM25(k1=k1, b=b)
         if self.size:
             # bm25s needs at least one token per document to build its vocabulary.
             self._bm25.index([t or ["\x00"] for t in tokens], show_progress=False)
@@ -65,12 +76,19 @@ class LexicalIndex:
     def idf(self, term: str) -> float:
         return idf(self.doc_freq.get(term, 0), max(self.size, 1))
 
-    def search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
-        """Positions of the best `k` texts for the query terms, with BM25 scores > 0."""
+    def search(
+        self, terms: Sequence[str], k: int, mask: np.ndarray | None = None
+    ) -> list[tuple[int, float]]:
+        """Positions of the best `k` texts for the query terms, with BM25 scores > 0;
+        `mask` (one 0/1 per text) leaves out the texts marked 0."""
         known = [t for t in terms if t in self.doc_freq]
         if not known or not self.size:
             return []
         docs, scores = self._bm25.retrieve(
-            [known], k=min(k, self.size), show_progress=False, n_threads=1
+            [known],
+            k=min(k, self.size),
+            show_progress=False,
+            n_threads=1,
+            weight_mask=mask,
         )
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]

@@ -7,9 +7,9 @@ loads, the store opens and the lexical index builds on first use (or in
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +28,7 @@ from rag.answer_types import expected_type
 from rag.citations import invalid_citations
 from rag.errors import InputError, NewsragError, StoreError
 from rag.retrieval import (
+    DateRange,
     LexicalCorpus,
     NewsRetriever,
     conversation_queries,
@@ -237,8 +238,9 @@ class NewsQA:
         history: Sequence[Mapping[str, str]] = (),
         k: int = 4,
         corpus: LexicalCorpus | None = None,
+        dates: DateRange = (None, None),
     ) -> list[tuple[Chunk, float]]:
-        """The `k` best chunks for a question in its conversation."""
+        """The `k` best chunks for a question in its conversation, within `dates` if set."""
         s = self.settings
         return hybrid_search(
             conversation_queries(question, [dict(m) for m in history]),
@@ -247,6 +249,7 @@ class NewsQA:
             k,
             s.candidates,
             s.dense_weight,
+            dates,
         )
 
     def as_retriever(self, k: int = 4) -> NewsRetriever:
@@ -256,7 +259,7 @@ class NewsQA:
     def _retrieve(self, request: dict[str, Any]) -> dict[str, Any]:
         k = max(request["top_k"], ANSWER_CHUNKS)
         corpus = self._lexical()
-        ranked = self.search(request["question"], request["history"], k, corpus)
+        ranked = self.search(request["question"], request["history"], k, corpus, request["dates"])
         return {**request, "corpus": corpus, "documents": [to_document(c, s) for c, s in ranked]}
 
     def _answer(self, state: dict[str, Any]) -> Answer:
@@ -306,10 +309,11 @@ class NewsQA:
         question: str,
         history: Sequence[Mapping[str, str]] = (),
         top_k: int | None = None,
-        date_from: date | None = None,
-        date_to: date | None = None,
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
     ) -> Answer:
-        """Answer `question` (in the conversation `history`) with verbatim, cited sentences."""
+        """Answer `question` (in the conversation `history`) with verbatim, cited sentences,
+        from articles dated between `date_from` and `date_to` when they are given."""
         return self.chain.invoke(self._request(question, history, top_k, date_from, date_to))
 
     def ask_stream(
@@ -317,8 +321,8 @@ class NewsQA:
         question: str,
         history: Sequence[Mapping[str, str]] = (),
         top_k: int | None = None,
-        date_from: date | None = None,
-        date_to: date | None = None,
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
     ) -> Iterator[StreamEvent]:
         """Like `ask`, as events: text deltas, then one `FinalAnswer` (see rag.streaming).
 
@@ -333,8 +337,8 @@ class NewsQA:
         question: str,
         history: Sequence[Mapping[str, str]],
         top_k: int | None,
-        date_from: date | None,
-        date_to: date | None,
+        date_from: dt.date | None,
+        date_to: dt.date | None,
     ) -> dict[str, Any]:
         question = question.strip()
         if not question:
@@ -344,10 +348,14 @@ class NewsQA:
                 f"the question has {len(question)} characters; the limit is "
                 f"{self.settings.max_question_chars}"
             )
+        if date_from and date_to and date_from > date_to:
+            raise InputError(
+                f"date_from ({date_from}) is after date_to ({date_to}): "
+                "swap them or widen the range"
+            )
         return {
             "question": question,
             "history": [dict(m) for m in history],
             "top_k": top_k or self.settings.top_k,
-            "date_from": date_from,
-            "date_to": date_to,
+            "dates": (date_from, date_to),
         }

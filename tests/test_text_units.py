@@ -8,7 +8,7 @@ from rag.citations import Citation, invalid_citations, is_verbatim
 from rag.fusion import reciprocal_rank_fusion
 from rag.language import abstention_message, detect_language
 from rag.lexical import analyze
-from vectorstore.chunking import fit_sentences, pack_chunks, split_long_span
+from vectorstore.chunking import fit_sentences, pack_chunks, paragraph_starts, split_long_span
 from vectorstore.sentences import sentence_spans
 
 
@@ -113,3 +113,16 @@ def test_citation_checks() -> None:
     assert is_verbatim(good.quote, body, 0, 18)
     assert not is_verbatim("", body, 0, 0) and not is_verbatim("x", body, 40, 41)
     assert invalid_citations([good, shifted, unknown], {"d": body}) == [shifted, unknown]
+
+
+def test_pack_chunks_ends_at_paragraphs_once_big_enough() -> None:
+    text = "Aa a.\nBb b.\n\nCc c. Dd d."
+    spans = sentence_spans(text)
+    assert paragraph_starts(text, spans) == {1, 2}
+    counts = [3, 3, 3, 3]
+    # A 3-piece paragraph is below the minimum of 4: it joins the next one.
+    chunks = pack_chunks(spans, counts, 12, 1, paragraph_starts(text, spans), paragraph_min=4)
+    assert [text[s:e] for s, e in chunks] == ["Aa a.\nBb b.", "Cc c. Dd d."]
+    # No paragraph breaks: one chunk; a minimum of 0 breaks at every paragraph.
+    assert len(pack_chunks(spans, counts, 12, 1)) == 1
+    assert len(pack_chunks(spans, counts, 12, 1, paragraph_starts(text, spans), 0)) == 3

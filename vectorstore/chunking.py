@@ -52,13 +52,28 @@ def fit_sentences(
     return fitted, count_tokens([text[s:e] for s, e in fitted])
 
 
+def paragraph_starts(text: str, spans: Sequence[Span]) -> frozenset[int]:
+    """Indices of the sentences that open a paragraph (a line break precedes them)."""
+    return frozenset(
+        j for j in range(1, len(spans)) if "\n" in text[spans[j - 1][1] : spans[j][0]]
+    )
+
+
 def pack_chunks(
-    spans: Sequence[Span], counts: Sequence[int], max_tokens: int, overlap: int = 1
+    spans: Sequence[Span],
+    counts: Sequence[int],
+    max_tokens: int,
+    overlap: int = 1,
+    paragraphs: frozenset[int] = frozenset(),
+    paragraph_min: int = 0,
 ) -> list[Span]:
     """Greedily pack consecutive sentences into chunks of at most `max_tokens`.
 
-    WordPiece never makes a token of whitespace, so a chunk's token count is the
-    sum of its sentences' counts.
+    A chunk also ends where a paragraph begins (`paragraphs`: sentence indices)
+    once it holds `paragraph_min` word pieces, so one chunk rarely mixes two topics;
+    shorter paragraphs (headings, one-liners) join the next. No overlap is carried
+    across a paragraph break. WordPiece never makes a token of whitespace, so a
+    chunk's token count is the sum of its sentences' counts.
     """
     if overlap < 0:
         raise ValueError("overlap must be >= 0")
@@ -67,11 +82,13 @@ def pack_chunks(
     while i < len(spans):
         j, used = i, 0
         while j < len(spans) and (j == i or used + counts[j] <= max_tokens):
+            if j > i and j in paragraphs and used >= paragraph_min:
+                break
             used += counts[j]
             j += 1
         chunks.append((spans[i][0], spans[j - 1][1]))
         if j >= len(spans):
             break
-        # Step back `overlap` sentences, but always move forward.
-        i = max(i + 1, j - overlap)
+        # Step back `overlap` sentences (not into the previous paragraph), always forward.
+        i = j if j in paragraphs else max(i + 1, j - overlap)
     return chunks

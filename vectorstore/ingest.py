@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from tqdm import tqdm
 
 from rag.errors import IngestError
-from vectorstore.chunking import fit_sentences, pack_chunks
+from vectorstore.chunking import fit_sentences, pack_chunks, paragraph_starts
 from vectorstore.documents import Article, Chunk
 from vectorstore.duplicates import (
     DuplicateIndex,
@@ -103,8 +103,16 @@ class IngestReport:
         }
 
 
+# A chunk ends at a paragraph once it holds this many word pieces (measured: README).
+PARAGRAPH_MIN_TOKENS = 64
+
+
 def chunk_article(
-    article: Article, encoder: ChunkEncoder, max_tokens: int, overlap: int
+    article: Article,
+    encoder: ChunkEncoder,
+    max_tokens: int,
+    overlap: int,
+    paragraph_min: int | None = None,
 ) -> list[Chunk]:
     """Sentence-aligned chunks of at most `max_tokens` word pieces (capped by the model)."""
     limit = min(max_tokens, encoder.max_tokens)
@@ -121,7 +129,16 @@ def chunk_article(
             date=article.date,
             source=article.source,
         )
-        for i, (s, e) in enumerate(pack_chunks(spans, counts, limit, overlap))
+        for i, (s, e) in enumerate(
+            pack_chunks(
+                spans,
+                counts,
+                limit,
+                overlap,
+                paragraph_starts(body, spans),
+                PARAGRAPH_MIN_TOKENS if paragraph_min is None else paragraph_min,
+            )
+        )
     ]
 
 
