@@ -54,9 +54,7 @@ def fit_sentences(
 
 def paragraph_starts(text: str, spans: Sequence[Span]) -> frozenset[int]:
     """Indices of the sentences that open a paragraph (a line break precedes them)."""
-    return frozenset(
-        j for j in range(1, len(spans)) if "\n" in text[spans[j - 1][1] : spans[j][0]]
-    )
+    return frozenset(j for j in range(1, len(spans)) if "\n" in text[spans[j - 1][1] : spans[j][0]])
 
 
 def pack_chunks(
