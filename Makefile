@@ -15,7 +15,7 @@ export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint typecheck pytest eval bench browser clean
+.PHONY: install run test lint typecheck pytest eval bench browser screenshot clean
 
 install: $(STAMP)
 
@@ -55,6 +55,11 @@ eval: install
 
 bench: install
 	$(BIN)/newsrag eval --dataset squad-it --out bench-results/squad-it-full
+	$(BIN)/python -m bench.load --serve --clients 20 --seconds 60 --out bench-results/load
+
+# Refresh the README's screenshot (docs/screenshot.png) from the browser test.
+screenshot: install browser
+	NEWSRAG_UPDATE_SCREENSHOT=1 $(BIN)/python -m pytest tests/test_browser.py -k highlights -q
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

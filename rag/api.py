@@ -12,7 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from rag import __version__
 from rag.answer import Answer
+from rag.documents_api import router as documents_router
 from rag.errors import InputError, NewsragError
+from rag.security import Unauthorized, require_api_key
 from rag.service import NewsQA
 from rag.streaming import AnswerWithNotice
 
@@ -90,6 +92,7 @@ def create_app(service: NewsQA, with_ui: bool = True) -> FastAPI:
         title="newsrag",
         version=__version__,
         description="Questions about news articles, answered with verbatim, cited quotes.",
+        dependencies=[Depends(require_api_key)],  # enforced on /api/* and /v1/* when a key is set
     )
     app.state.service = service
 
@@ -107,6 +110,12 @@ def create_app(service: NewsQA, with_ui: bool = True) -> FastAPI:
     async def input_error(request: Request, exc: InputError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"message": str(exc), "detail": []})
 
+    @app.exception_handler(Unauthorized)
+    async def unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
+        return JSONResponse(
+            status_code=401, content={"message": str(exc)}, headers={"WWW-Authenticate": "Bearer"}
+        )
+
     @app.exception_handler(NewsragError)
     async def service_error(request: Request, exc: NewsragError) -> JSONResponse:
         return JSONResponse(status_code=503, content={"message": str(exc)})
@@ -114,6 +123,8 @@ def create_app(service: NewsQA, with_ui: bool = True) -> FastAPI:
     @app.get("/healthz", response_model=Health, tags=["service"])
     def healthz(svc: ServiceDep) -> dict[str, Any]:
         return svc.health()
+
+    app.include_router(documents_router)
 
     @app.post("/api/v1/ask", response_model=AnswerWithNotice, tags=["questions"])
     def ask(body: AskRequest, svc: ServiceDep) -> Answer:
@@ -126,9 +137,7 @@ def create_app(service: NewsQA, with_ui: bool = True) -> FastAPI:
     app.include_router(openai_api.router)
 
     if with_ui:
-        import gradio as gr
+        from ui.app import mount_ui
 
-        from ui.app import build_ui
-
-        app = gr.mount_gradio_app(app, build_ui(service), path="/", footer_links=["api"])
+        app = mount_ui(app, service)
     return app

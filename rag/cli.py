@@ -31,10 +31,14 @@ def _service(settings: Settings | None = None) -> NewsQA:
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help=".txt/.md files or folders")],
+    paths: Annotated[list[Path], typer.Argument(help="article files or folders (recursive)")],
     if_empty: Annotated[bool, typer.Option(help="only when the store has no articles")] = False,
 ) -> None:
-    """Add or update articles; unchanged files are left alone."""
+    """Add or update articles; unchanged files are left alone.
+
+    Exit code 0 when every file was ingested (or was unchanged or a duplicate), 1 when
+    any file or JSONL line was skipped (the rest is still stored), 2 on a setup error.
+    """
     service = _service()
     if if_empty and not service.is_empty():
         out.print("the store already has articles: nothing ingested (--if-empty)")
@@ -48,20 +52,29 @@ def ingest(
         out.print(f"[dim]unchanged[/] {doc_id}")
     for problem in report.skipped:
         err.print(f"[red]skipped[/]   {problem}")
+    for dup in report.duplicates:
+        out.print(f"[dim]duplicate[/] {dup.doc_id} ({dup.source}) of {dup.of}, not indexed")
     out.print(report.summary())
-    if report.skipped and not (report.added or report.updated or report.unchanged):
+    if report.failed:  # exit code 1: something was skipped; everything else was stored
         raise typer.Exit(1)
 
 
 @app.command()
-def delete(doc_ids: Annotated[list[str], typer.Argument(help="article ids to remove")]) -> None:
-    """Remove articles and every one of their chunks."""
+def remove(
+    targets: Annotated[
+        list[str], typer.Argument(help="article ids, or files whose articles to remove")
+    ],
+) -> None:
+    """Remove articles and every one of their chunks (exit code 1 if one was not found)."""
     service = _service()
-    missing = [d for d in doc_ids if not service.delete(d)]
-    for doc_id in doc_ids:
-        out.print(f"{'not found' if doc_id in missing else 'deleted':9} {doc_id}")
+    missing = [t for t in targets if not service.remove(t)]
+    for target in targets:
+        out.print(f"{'not found' if target in missing else 'deleted':9} {target}")
     if missing:
         raise typer.Exit(1)
+
+
+app.command("delete", help="Same as `remove`.", hidden=True)(remove)
 
 
 @app.command()

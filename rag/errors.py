@@ -16,10 +16,11 @@ class InputError(NewsragError):
 class IngestError(NewsragError):
     """A file cannot be ingested; the store is left as it was."""
 
-    def __init__(self, source: str, problem: str) -> None:
+    def __init__(self, source: str, problem: str, kind: str = "invalid") -> None:
         super().__init__(f"{source}: {problem}")
         self.source = source
         self.problem = problem
+        self.kind = kind  # invalid | too_large | unsupported_type | duplicate
 
 
 class StoreError(NewsragError):

@@ -7,11 +7,12 @@ loads, the store opens and the lexical index builds on first use (or in
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
@@ -26,7 +27,7 @@ from rag.answer import (
 )
 from rag.answer_types import expected_type
 from rag.citations import invalid_citations
-from rag.errors import InputError, NewsragError
+from rag.errors import InputError, NewsragError, StoreError
 from rag.retrieval import (
     DateRange,
     LexicalCorpus,
@@ -38,9 +39,15 @@ from rag.retrieval import (
 )
 from rag.settings import Settings
 from rag.streaming import Answerer, Evidence, ExtractiveAnswerer, StreamEvent, final_answer
-from vectorstore.documents import Article, Chunk
+from vectorstore.documents import Article, Chunk, DocumentInfo
 from vectorstore.embeddings import LocalEmbedder, bundled_model_path, check_model_folder
-from vectorstore.ingest import IngestReport, ingest_articles, ingest_paths
+from vectorstore.ingest import (
+    IngestReport,
+    ingest_articles,
+    ingest_paths,
+    ingest_upload,
+    removal_targets,
+)
 from vectorstore.store import ChromaStore
 
 ANSWER_CHUNKS = 4  # chunks whose sentences compete for the answer
@@ -55,6 +62,39 @@ def chroma_client(data_dir: Path) -> Any:
     return chromadb.PersistentClient(
         path=str(data_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
     )
+
+
+def chroma_http_client(url: str) -> Any:
+    """A client of a Chroma server (`chroma run`, or a distributed deployment's frontend)."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    host, port, ssl = parse_chroma_url(url)
+    try:
+        return chromadb.HttpClient(
+            host=host, port=port, ssl=ssl, settings=ChromaSettings(anonymized_telemetry=False)
+        )
+    except Exception as exc:  # connection refused, DNS, TLS: all mean "not reachable"
+        raise StoreError(
+            f"cannot reach the Chroma server at {url} ({exc.__class__.__name__}): start it "
+            "with `chroma run --path DIR --port PORT`, or unset NEWSRAG_CHROMA_URL to use "
+            "the embedded store"
+        ) from None
+
+
+def parse_chroma_url(url: str) -> tuple[str, int, bool]:
+    """(host, port, ssl) of `http[s]://host[:port]`; the port defaults to 8000 (443 for TLS)."""
+    parts = urlsplit(url)
+    ssl = parts.scheme == "https"
+    return parts.hostname or "localhost", parts.port or (443 if ssl else 8000), ssl
+
+
+def client_factory(settings: Settings) -> Callable[[], Any]:
+    """How the store reaches Chroma: a server when NEWSRAG_CHROMA_URL is set, else embedded."""
+    url, data_dir = settings.chroma_url, settings.data_dir
+    if url:
+        return lambda: chroma_http_client(url)
+    return lambda: chroma_client(data_dir)
 
 
 class NewsQA:
@@ -83,9 +123,8 @@ class NewsQA:
         """The production wiring: the local model and an embedded Chroma under `data_dir`."""
         model_path = check_model_folder(settings.embedding_model or bundled_model_path())
         embedder = LocalEmbedder(model_path)
-        data_dir = settings.data_dir
         store = ChromaStore(
-            lambda: chroma_client(data_dir), embedder.name, prefix=settings.collection_prefix
+            client_factory(settings), embedder.name, prefix=settings.collection_prefix
         )
         from rag.llm import answerer_from_settings  # the openai client loads only here
 
@@ -109,6 +148,7 @@ class NewsQA:
                 s.chunk_overlap,
                 s.max_file_bytes,
                 progress,
+                s.ingest_batch,
             )
         )
 
@@ -122,6 +162,7 @@ class NewsQA:
                 s.chunk_tokens,
                 s.chunk_overlap,
                 progress=progress,
+                batch_chunks=s.ingest_batch,
             )
         )
 
@@ -132,6 +173,37 @@ class NewsQA:
             if deleted:
                 self._corpus = None
         return deleted
+
+    # documents -------------------------------------------------------------------------
+    def documents(self) -> list[DocumentInfo]:
+        """Every stored article's id, title, date, source, URL and chunk count."""
+        return self.store.documents()
+
+    def article(self, doc_id: str) -> Article | None:
+        """The stored article (its body is what citation offsets refer to), or None."""
+        stored = self.store.get_articles([doc_id]).get(doc_id)
+        return stored.article if stored else None
+
+    def add_upload(self, filename: str, data: bytes) -> IngestReport:
+        """Ingest an uploaded file; `filename` only labels it (type, doc id), it is never a path."""
+        s = self.settings
+        return self._changing_store(
+            lambda: ingest_upload(
+                filename,
+                data,
+                self.store,
+                self.embedder,
+                s.chunk_tokens,
+                s.chunk_overlap,
+                s.max_file_bytes,
+            )
+        )
+
+    def remove(self, doc_id_or_path: str) -> bool:
+        """Delete every chunk of an article (by id, or all articles read from a file)."""
+        with self._lock:
+            removed = [d for d in removal_targets(self.store, doc_id_or_path) if self.delete(d)]
+        return bool(removed)
 
     def _changing_store(self, ingest: Callable[[], IngestReport]) -> IngestReport:
         """Run an ingestion alone, and drop the lexical index if it changed anything."""
@@ -250,8 +322,8 @@ class NewsQA:
         question: str,
         history: Sequence[Mapping[str, str]] = (),
         top_k: int | None = None,
-        date_from: date | None = None,
-        date_to: date | None = None,
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
     ) -> Answer:
         """Answer `question` (in the conversation `history`) with verbatim, cited sentences,
         from articles dated between `date_from` and `date_to` when they are given."""
@@ -262,8 +334,8 @@ class NewsQA:
         question: str,
         history: Sequence[Mapping[str, str]] = (),
         top_k: int | None = None,
-        date_from: date | None = None,
-        date_to: date | None = None,
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
     ) -> Iterator[StreamEvent]:
         """Like `ask`, as events: text deltas, then one `FinalAnswer` (see rag.streaming).
 
@@ -278,8 +350,8 @@ class NewsQA:
         question: str,
         history: Sequence[Mapping[str, str]],
         top_k: int | None,
-        date_from: date | None,
-        date_to: date | None,
+        date_from: dt.date | None,
+        date_to: dt.date | None,
     ) -> dict[str, Any]:
         question = question.strip()
         if not question:

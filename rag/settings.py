@@ -17,6 +17,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSRAG_", extra="ignore")
 
     data_dir: Path = Field(Path("data"), description="where the Chroma store lives")
+    chroma_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^/\s:]+(:\d{1,5})?/?$",
+        description="a Chroma server (`chroma run`), e.g. http://127.0.0.1:8000; default: embedded",
+    )
     embedding_model: Path | None = Field(
         None, description="a local sentence-transformers folder; default: the bundled MiniLM"
     )
@@ -36,6 +41,7 @@ class Settings(BaseSettings):
         MAX_FILE_BYTES, ge=1_000, description="largest article file accepted"
     )
     max_question_chars: int = Field(2_000, ge=10)
+    ingest_batch: int = Field(128, ge=1, le=4096, description="chunks embedded per model call")
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)
     # optional generative answers (rag.llm): any OpenAI-compatible server; unset = extractive
@@ -59,6 +65,21 @@ class Settings(BaseSettings):
         if info.data.get("llm_base_url") and not value.strip():
             raise ValueError("name the model when NEWSRAG_LLM_BASE_URL is set")
         return value.strip()
+
+    api_key: SecretStr | None = Field(
+        None, description="when set, /api/* and /v1/* require it and the chat asks for it"
+    )
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def key_or_none(cls, value: object) -> object:
+        """An empty NEWSRAG_API_KEY means no key; a set one must be hard to guess."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if len(text) < 8:
+            raise ValueError("the API key must have at least 8 characters")
+        return value
 
 
 def load_settings(**overrides: object) -> Settings:

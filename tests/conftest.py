@@ -3,17 +3,23 @@ a seeds store built once per session, and a live server on loopback."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 
-from rag.service import NewsQA, chroma_client
+from rag.service import NewsQA, chroma_client, client_factory
 from rag.settings import Settings, load_settings
 from vectorstore.embeddings import LocalEmbedder, bundled_model_path
 from vectorstore.store import ChromaStore
@@ -62,14 +68,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_server(seeded: NewsQA) -> Iterator[str]:
-    """The real app (API + Gradio UI) served by uvicorn on loopback; yields its base URL."""
-    from rag.api import create_app
-
+@contextmanager
+def serve_app(app: Any) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on a free loopback port; yields its base URL."""
     port = _free_port()
     config = uvicorn.Config(
-        create_app(seeded),
+        app,
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -88,6 +92,61 @@ def live_server(seeded: NewsQA) -> Iterator[str]:
             time.sleep(0.2)
     else:
         raise RuntimeError("the live server did not start within 60 s")
-    yield url
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(seeded: NewsQA) -> Iterator[str]:
+    """The real app (API + Gradio UI) served by uvicorn on loopback; yields its base URL."""
+    from rag.api import create_app
+
+    with serve_app(create_app(seeded)) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `chroma run` server on loopback for the session; yields its URL."""
+    folder = tmp_path_factory.mktemp("chroma-server")
+    port = _free_port()
+    log = (folder / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(folder / "db"),
+         "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError(f"chroma run did not start: {(folder / 'server.log').read_text()}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        log.close()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def mode_service(request: pytest.FixtureRequest, tmp_path: Path, embedder: LocalEmbedder) -> NewsQA:
+    """An empty service on the embedded store or on the shared `chroma run` server (own
+    collections per test), so one contract suite runs against both modes."""
+    url = request.getfixturevalue("chroma_server") if request.param == "server" else None
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    settings = load_settings(data_dir=tmp_path / "data", chroma_url=url, collection_prefix=prefix)
+    store = ChromaStore(client_factory(settings), embedder.name, prefix=prefix)
+    return NewsQA(settings, store, embedder)

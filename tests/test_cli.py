@@ -55,9 +55,9 @@ def test_missing_model_is_a_clear_startup_error(tmp_path: Path) -> None:
     assert "does not exist" in done.stderr and "NEWSRAG_EMBEDDING_MODEL" in done.stderr
 
 
-def test_delete_removes_an_article(tmp_path: Path) -> None:
+def test_remove_deletes_an_article(tmp_path: Path) -> None:
     assert run("ingest", str(SEEDS), data_dir=tmp_path).returncode == 0
-    done = run("delete", "001_526304c45c6c8f07", "nope", data_dir=tmp_path)
+    done = run("remove", "001_526304c45c6c8f07", "nope", data_dir=tmp_path)
     assert done.returncode == 1
     assert "deleted   001_526304c45c6c8f07" in done.stdout and "not found nope" in done.stdout
     answer = json.loads(
@@ -65,3 +65,20 @@ def test_delete_removes_an_article(tmp_path: Path) -> None:
     )
     assert all(c["doc_id"] != "001_526304c45c6c8f07" for c in answer["citations"])
     assert all(s["doc_id"] != "001_526304c45c6c8f07" for s in answer["sources"])
+    # By the file it came from, through the old name `delete`.
+    by_path = run("delete", str(SEEDS / "000_8a743153ebfc5c65.txt"), data_dir=tmp_path)
+    assert by_path.returncode == 0 and "deleted" in by_path.stdout
+    health = run("ingest", "--if-empty", str(SEEDS), data_dir=tmp_path)
+    assert "2 added" in health.stdout  # the store was empty again
+
+
+def test_mixed_folder_stores_the_good_files_and_exits_1(tmp_path: Path) -> None:
+    from tests.test_ingest import BAD_SOURCES, write_mixed_folder
+
+    write_mixed_folder(tmp_path / "in")
+    done = run("ingest", str(tmp_path / "in"), data_dir=tmp_path / "data",
+               NEWSRAG_MAX_FILE_BYTES="100000")  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "5 added, 0 updated, 0 unchanged, 8 skipped" in done.stdout
+    for source in BAD_SOURCES:
+        assert f"skipped   {source}:" in done.stderr

@@ -94,3 +94,64 @@ def test_store_built_with_another_model_is_refused(
     other = ChromaStore(lambda: chroma_client(data_dir), "some-other-model")
     with pytest.raises(StoreError, match="another NEWSRAG_DATA_DIR"):
         other.counts()
+
+
+def write_mixed_folder(folder: Path) -> None:
+    """One good file of each format and one file of each kind of bad input."""
+    from tests.pdf_builder import make_pdf
+    from tests.test_formats import HTML
+
+    (folder / "web").mkdir(parents=True)
+    (folder / "web" / "ponte.html").write_text(HTML, encoding="utf-8")
+    (folder / "carta.pdf").write_bytes(
+        make_pdf(["La giunta regionale ha approvato il piano per le scuole.", "Costa 3 milioni."])
+    )
+    (folder / "feed.jsonl").write_text(
+        '{"id": "feed-1", "title": "Porto", "text": "Il porto di Livorno riapre lunedì."}\n'
+        '{"id": "feed-2", "text": "Il festival del cinema apre con un film francese."\n'
+        '{"id": "feed-3", "text": "La neve chiude il passo dello Stelvio.", "date": "3/11/2025"}\n',
+        encoding="utf-8",
+    )
+    (folder / "nota.md").write_text("---\ndate: 2025-10-01\n---\n# Nota\n\nUna nota breve.\n")
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "binary.txt").write_bytes(b"\x7fELF\x02\x01\x00\x00binary")
+    (folder / "latin1.txt").write_bytes("Perché è così.".encode("latin-1"))
+    (folder / "broken.html").write_bytes(b"<html><head><script>x</script><body><div></b></i>")
+    (folder / "corrupt.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog garbage")
+    (folder / "locked.pdf").write_bytes(make_pdf(["Segreto."], password="segreta"))
+    (folder / "huge.txt").write_text("parola " * 20_000)
+
+
+BAD_SOURCES = {
+    "empty.txt": "empty",
+    "binary.txt": "binary",
+    "latin1.txt": "not UTF-8",
+    "broken.html": "no article text",
+    "corrupt.pdf": "corrupt",
+    "locked.pdf": "encrypted",
+    "huge.txt": "over the",
+    "feed.jsonl:2": "not valid JSON",
+}
+
+
+def test_every_format_and_every_bad_input(service: NewsQA, tmp_path: Path) -> None:
+    service.settings = service.settings.model_copy(update={"max_file_bytes": 100_000})
+    service.ingest(SEED_FILES)
+    seeds = service.store.counts()
+    folder = tmp_path / "mixed"
+    write_mixed_folder(folder)
+    report = service.ingest([folder])
+    assert sorted(report.added) == ["carta", "feed-1", "feed-3", "nota", "ponte"]
+    assert {e.source: e.problem for e in report.skipped}.keys() == BAD_SOURCES.keys()
+    for problem in report.skipped:
+        assert BAD_SOURCES[problem.source] in problem.problem, problem
+    assert service.store.counts()[0] == seeds[0] + 5
+    assert "Peskov" in service.ask("Chi è il portavoce del Cremlino?").answer
+    assert "Marta Rinaldi" in service.ask("Chi ha inaugurato il ponte sul Polcevera?").answer
+    ponte = service.article("ponte")
+    assert ponte is not None and ponte.url == "https://example.it/cronaca/ponte"
+    feed = service.article("feed-3")
+    assert feed is not None and feed.date == "2025-11-03"
+    # A second run changes nothing and reports the same problems.
+    again = service.ingest([folder])
+    assert len(again.unchanged) == 5 and len(again.skipped) == len(BAD_SOURCES)

@@ -49,7 +49,7 @@ def test_crlf_and_bom_are_normalised(tmp_path: Path) -> None:
         ("binary.txt", b"PK\x03\x04\x00\x00binary", "binary"),
         ("latin1.txt", "Perché è così".encode("latin-1"), "not UTF-8"),
         ("big.txt", b"parola " * 300, "over the"),
-        ("notes.pdf", b"%PDF-1.4", "unsupported file type"),
+        ("notes.docx", b"PK\x03\x04", "unsupported file type"),
         ("baddate.md", b"---\ndate: 2025-13-45\n---\nTesto.", "invalid date"),
         ("onlymeta.md", b"---\ntitle: x\n---\n", "no text"),
     ],

@@ -1,19 +1,37 @@
-"""The Gradio chat: one callback that calls the service and formats its answer.
+"""The Gradio page: streaming chat with clickable citations and the cited article highlighted,
+a date filter, a Documents tab (list, upload, delete), Italian/English labels.
 
-Conversation state lives in each browser session's chat history (Gradio passes
-it to the callback); nothing is shared between users.
+Callbacks parse input, call the service, format output (ui.format). Conversation state
+lives in each browser session's Chatbot value (Gradio passes it to the callbacks);
+nothing is kept at module level, so nothing is shared between users.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from fastapi import FastAPI
 
-from rag.errors import NewsragError
+from rag.errors import InputError, NewsragError
+from rag.security import CHAT_LOGIN_MESSAGE, chat_login
 from rag.service import NewsQA
-from ui.format import format_events, history_for_service
+from ui.format import (
+    article_html,
+    document_choices,
+    document_rows,
+    format_events,
+    history_for_service,
+    parse_citation_ref,
+    parse_day,
+    upload_summary,
+)
+from ui.labels import LANGUAGES, label, pick_language
+from vectorstore.ingest import IngestReport
+from vectorstore.loaders import SUPPORTED_SUFFIXES
 
 EXAMPLES = [
     "Chi è il portavoce del Cremlino?",
@@ -22,29 +40,230 @@ EXAMPLES = [
     "Dove si trovano le truppe nordcoreane?",
 ]
 
+# Queue limits, chosen on purpose (see README, "Serving"): an answer is a few milliseconds of
+# CPU, so four at a time keep both cores busy without starving the API's threadpool; at most
+# 64 waiting requests, beyond which users get "queue full" at once instead of a long wait.
+CONCURRENCY_LIMIT = 4
+QUEUE_MAX_SIZE = 64
+
+# A click on a citation link (`#cite:…`, made by ui.format) opens that article in the side
+# panel: the link's reference goes into a hidden textbox and a hidden button submits it.
+HEAD = """
+<script>
+document.addEventListener("click", (event) => {
+  const link = event.target.closest && event.target.closest('a[href^="#cite:"]');
+  if (!link) return;
+  event.preventDefault();
+  event.stopPropagation();
+  const box = document.querySelector("#cite-ref textarea");
+  const open = document.querySelector("#cite-open");
+  if (!box || !open) return;
+  box.value = link.getAttribute("href");
+  box.dispatchEvent(new Event("input", { bubbles: true }));
+  setTimeout(() => open.click(), 0);
+}, true);
+</script>
+"""
+CSS = """
+#article .cite-body { white-space: pre-wrap; line-height: 1.5; }
+#article mark { background: #ffe066; padding: 0 2px; }
+#article .cite-meta { color: #666; }
+#article .cite-note { color: #a33; }
+"""
+# The browser's language, as one of the switch's choices (pick_language does the same in Python).
+DETECT_LANGUAGE_JS = (
+    "() => ((navigator.language || '').toLowerCase().startsWith('it') ? 'it' : 'en')"
+)
+SCROLL_TO_MARK_JS = (
+    "() => { const m = document.querySelector('#cite-mark'); "
+    "if (m) m.scrollIntoView({block: 'center'}); }"
+)
+
+
+def _note(text: str) -> str:
+    return f"<p class='cite-note'>{html.escape(text)}</p>"
+
+
+def _headers(lang: str) -> list[str]:
+    return [label(lang, k) for k in ("col_title", "col_date", "col_chunks", "col_id")]
+
 
 def build_ui(service: NewsQA) -> gr.Blocks:
-    def respond(message: str, history: list[dict[str, Any]]) -> Iterator[str]:
+    """The page for one service; every callback is a thin wrapper over a `NewsQA` method."""
+
+    def respond(
+        message: str, history: list[dict[str, Any]], lang: str, day_from: Any, day_to: Any
+    ) -> Iterator[tuple[list[dict[str, Any]], str]]:
+        shown = [*history, {"role": "user", "content": message}]
         try:
-            yield from format_events(
-                service.ask_stream(message, history=history_for_service(history))
+            events = service.ask_stream(
+                message,
+                history=history_for_service(history),
+                date_from=parse_day(day_from),
+                date_to=parse_day(day_to),
             )
+            for text in format_events(events, lang):
+                yield [*shown, {"role": "assistant", "content": text}], ""
+        except NewsragError as exc:
+            yield [*shown, {"role": "assistant", "content": f"⚠️ {exc}"}], ""
+
+    def chat(message: str) -> Iterator[str]:
+        """One question, no history: the answer's Markdown as it grows (for gradio_client)."""
+        try:
+            yield from format_events(service.ask_stream(message))
         except NewsragError as exc:
             yield f"⚠️ {exc}"
 
+    def open_citation(ref: str, lang: str) -> str:
+        try:
+            cite = parse_citation_ref(ref)
+        except InputError as exc:
+            return _note(str(exc))
+        article = service.article(cite.doc_id)
+        if article is None:
+            return _note(label(lang, "article_missing"))
+        return article_html(article.title, article.date, article.source, article.body, cite, lang)
+
+    def clear(lang: str) -> tuple[list[dict[str, Any]], str, str]:
+        return [], "", f"<p>{label(lang, 'article_hint')}</p>"
+
+    def list_documents(lang: str) -> tuple[Any, Any]:
+        documents = service.documents()
+        return (
+            gr.Dataframe(value=document_rows(documents), headers=_headers(lang)),
+            gr.Dropdown(choices=document_choices(documents), value=None),
+        )
+
+    def upload(files: list[str] | None, lang: str) -> tuple[Any, ...]:
+        results: list[tuple[str, IngestReport]] = []
+        for path in files or []:
+            name = Path(path).name  # Gradio's temporary copy keeps the uploaded file's name
+            results.append((name, service.add_upload(name, Path(path).read_bytes())))
+        return (upload_summary(results, lang), None, *list_documents(lang))
+
+    def delete(doc_id: str | None, lang: str) -> tuple[Any, ...]:
+        if not doc_id:
+            return ("", *list_documents(lang))
+        removed = service.remove(doc_id)
+        done = "🗑️" if removed else "⚠️"
+        return (f"{done} {html.escape(doc_id)}", *list_documents(lang))
+
+    def set_language(browser_or_choice: str) -> tuple[Any, ...]:
+        lang = pick_language(browser_or_choice)
+        return (
+            gr.Radio(value=lang, label=label(lang, "language")),
+            gr.Markdown(label(lang, "intro")),
+            gr.Tab(label=label(lang, "chat_tab")),
+            gr.Tab(label=label(lang, "documents_tab")),
+            gr.Chatbot(label=label(lang, "chat")),
+            gr.Textbox(label=label(lang, "question"), placeholder=label(lang, "placeholder")),
+            gr.DateTime(label=label(lang, "date_from")),
+            gr.DateTime(label=label(lang, "date_to")),
+            gr.Button(value=label(lang, "clear")),
+            gr.HTML(label=label(lang, "article")),
+            gr.File(label=label(lang, "upload")),
+            gr.Dropdown(label=label(lang, "delete_id")),
+            gr.Button(value=label(lang, "delete")),
+            gr.Dataframe(label=label(lang, "documents"), headers=_headers(lang)),
+        )
+
+    it = "it"
     with gr.Blocks(title="newsrag", analytics_enabled=False) as blocks:
-        gr.Markdown(
-            "# newsrag\nDomande sugli articoli: ogni risposta cita frasi testuali degli articoli."
+        with gr.Row():
+            intro = gr.Markdown(label(it, "intro"))
+            lang = gr.Radio(
+                list(LANGUAGES), value=it, label=label(it, "language"), elem_id="lang", scale=0
+            )
+        with gr.Tabs():
+            with gr.Tab(label(it, "chat_tab"), id="chat-tab") as chat_tab, gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(
+                        height=520,
+                        label=label(it, "chat"),
+                        elem_id="chat",
+                        buttons=["copy", "copy_all"],
+                        latex_delimiters=[],  # `$` in an article is money, not maths
+                        sanitize_html=True,
+                        allow_tags=False,
+                        feedback_options=None,
+                    )
+                    question = gr.Textbox(
+                        label=label(it, "question"),
+                        placeholder=label(it, "placeholder"),
+                        elem_id="question",
+                        submit_btn=True,
+                    )
+                    with gr.Row():
+                        day_from = gr.DateTime(
+                            include_time=False, type="string", label=label(it, "date_from"),
+                            elem_id="date-from",
+                        )  # fmt: skip
+                        day_to = gr.DateTime(
+                            include_time=False, type="string", label=label(it, "date_to"),
+                            elem_id="date-to",
+                        )  # fmt: skip
+                    gr.Examples(EXAMPLES, inputs=question, label=label(it, "examples"))
+                    clear_btn = gr.Button(label(it, "clear"), elem_id="clear", size="sm")
+                with gr.Column(scale=2):
+                    article = gr.HTML(
+                        f"<p>{label(it, 'article_hint')}</p>",
+                        label=label(it, "article"),
+                        elem_id="article",
+                    )
+                    cite_ref = gr.Textbox(visible="hidden", elem_id="cite-ref")
+                    cite_open = gr.Button(visible="hidden", elem_id="cite-open")
+            with gr.Tab(label(it, "documents_tab"), id="documents-tab") as docs_tab:
+                documents = gr.Dataframe(
+                    headers=_headers(it),
+                    label=label(it, "documents"),
+                    interactive=False,
+                    elem_id="documents",
+                    wrap=True,
+                )
+                files = gr.File(
+                    file_count="multiple",
+                    file_types=list(SUPPORTED_SUFFIXES),
+                    label=label(it, "upload"),
+                    elem_id="upload",
+                )
+                status = gr.Markdown(elem_id="documents-status")
+                with gr.Row():
+                    delete_id = gr.Dropdown(
+                        choices=[], label=label(it, "delete_id"), elem_id="delete-id"
+                    )
+                    delete_btn = gr.Button(label(it, "delete"), variant="stop", elem_id="delete")
+
+        question.submit(
+            respond,
+            [question, chatbot, lang, day_from, day_to],
+            [chatbot, question],
+            api_name="ask",
         )
-        gr.ChatInterface(
-            fn=respond,
-            api_name="chat",  # gradio_client: Client(url).submit(question, api_name="/chat")
-            examples=EXAMPLES,
-            chatbot=gr.Chatbot(height=520, label="newsrag", elem_id="chat"),
-            textbox=gr.Textbox(
-                placeholder="Fai una domanda sugli articoli…", elem_id="question", submit_btn=True
-            ),
-            analytics_enabled=False,
-            cache_examples=False,
-        )
+        gr.api(chat, api_name="chat")  # gradio_client: Client(url).submit(q, api_name="/chat")
+        cite_open.click(open_citation, [cite_ref, lang], article).then(js=SCROLL_TO_MARK_JS)
+        clear_btn.click(clear, lang, [chatbot, question, article])
+        docs_tab.select(list_documents, lang, [documents, delete_id])
+        files.upload(upload, [files, lang], [status, files, documents, delete_id])
+        delete_btn.click(delete, [delete_id, lang], [status, documents, delete_id])
+        labelled = [lang, intro, chat_tab, docs_tab, chatbot, question, day_from, day_to]
+        labelled += [clear_btn, article, files, delete_id, delete_btn, documents]
+        blocks.load(set_language, lang, labelled, js=DETECT_LANGUAGE_JS)
+        lang.input(set_language, lang, labelled)
+    blocks.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=QUEUE_MAX_SIZE)
     return blocks
+
+
+def mount_ui(app: FastAPI, service: NewsQA) -> FastAPI:
+    """Mount the page at `/`; behind Gradio's login when `NEWSRAG_API_KEY` is set."""
+    key = service.settings.api_key
+    return gr.mount_gradio_app(
+        app,
+        build_ui(service),
+        path="/",
+        footer_links=["api"],
+        auth=chat_login(key) if key else None,
+        auth_message=CHAT_LOGIN_MESSAGE if key else None,
+        max_file_size=service.settings.max_file_bytes,
+        head=HEAD,
+        css=CSS,
+    )

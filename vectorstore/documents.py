@@ -15,12 +15,21 @@ class Article:
     date: str | None
     source: str
     body: str
+    author: str | None = None
+    url: str | None = None
 
     @property
     def content_hash(self) -> str:
-        """Changes whenever anything we store about the article changes."""
+        """Changes whenever anything we store about the article changes.
+
+        Author and URL enter the hash only when present, so stores built before
+        they existed keep their hashes (nothing is re-embedded for no reason).
+        """
         h = hashlib.sha256()
-        for part in (self.title, self.date or "", self.source, self.body):
+        parts = [self.title, self.date or "", self.source, self.body]
+        if self.author or self.url:
+            parts += [self.author or "", self.url or ""]
+        for part in parts:
             h.update(part.encode("utf-8"))
             h.update(b"\x00")
         return h.hexdigest()[:16]
@@ -42,3 +51,16 @@ class Chunk:
     @property
     def chunk_id(self) -> str:
         return f"{self.doc_id}#{self.index}"
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """What a listing shows of a stored article (no body)."""
+
+    doc_id: str
+    title: str
+    date: str | None
+    source: str
+    url: str | None
+    chunks: int
+    author: str | None = None

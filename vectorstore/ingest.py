@@ -6,19 +6,36 @@ of what was indexed, so the store and its bookkeeping cannot drift apart.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from tqdm import tqdm
 
 from rag.errors import IngestError
 from vectorstore.chunking import fit_sentences, pack_chunks, paragraph_starts
 from vectorstore.documents import Article, Chunk
-from vectorstore.loaders import find_article_files, read_article
+from vectorstore.duplicates import (
+    DuplicateIndex,
+    decode_signature,
+    encode_signature,
+    fingerprint,
+    minhash,
+    shingles,
+)
+from vectorstore.loaders import (
+    articles_from_bytes,
+    doc_id_for,
+    find_article_files,
+    read_articles,
+    safe_upload_name,
+)
 from vectorstore.sentences import sentence_spans
-from vectorstore.store import ChromaStore
+from vectorstore.store import PENDING, ArticleWrite, ChromaStore
+
+BATCH_CHUNKS = 128  # chunks embedded per model call (and written per store round)
 
 
 class ChunkEncoder(Protocol):
@@ -32,22 +49,58 @@ class ChunkEncoder(Protocol):
     def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
 
 
+@dataclass(frozen=True)
+class Duplicate:
+    """An article not indexed because the store already holds the same story."""
+
+    doc_id: str
+    source: str
+    of: str  # the stored (or earlier in the batch) article it duplicates
+    similarity: float  # 1.0 for identical text
+
+
 @dataclass
 class IngestReport:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[IngestError] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.updated)
+        return bool(self.added or self.updated or self.removed)
+
+    @property
+    def failed(self) -> bool:
+        """True when some file or part of a file could not be ingested."""
+        return bool(self.skipped)
 
     def summary(self) -> str:
-        return (
+        line = (
             f"{len(self.added)} added, {len(self.updated)} updated, "
             f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped"
         )
+        if self.duplicates:
+            line += f", {len(self.duplicates)} duplicates not indexed"
+        return line
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (the documents API returns it)."""
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "duplicates": [
+                {"doc_id": d.doc_id, "source": d.source, "of": d.of, "similarity": d.similarity}
+                for d in self.duplicates
+            ],
+            "skipped": [
+                {"source": e.source, "problem": e.problem, "kind": e.kind} for e in self.skipped
+            ],
+            "summary": self.summary(),
+        }
 
 
 # A chunk ends at a paragraph once it holds this many word pieces (measured: README).
@@ -89,6 +142,24 @@ def chunk_article(
     ]
 
 
+def duplicate_index(store: ChromaStore, records: dict[str, dict[str, Any]]) -> DuplicateIndex:
+    """The stored articles' duplicate keys (computed from the body for older records)."""
+    index = DuplicateIndex(store.body)
+    for doc_id, meta in records.items():
+        signature = decode_signature(str(meta.get("minhash", "")))
+        fp = str(meta.get("fingerprint", ""))
+        if signature is None or not fp:
+            body = store.body(doc_id) or ""
+            signature, fp = minhash(shingles(body)), fingerprint(body)
+        index.add(doc_id, fp, signature)
+    return index
+
+
+def _progress_note(bar: Any, chunks: int, started: float) -> None:
+    elapsed = max(time.perf_counter() - started, 1e-9)
+    bar.set_postfix_str(f"{chunks} chunks, {chunks / elapsed:.1f} chunks/s", refresh=False)
+
+
 def ingest_articles(
     articles: list[Article],
     store: ChromaStore,
@@ -97,29 +168,71 @@ def ingest_articles(
     overlap: int,
     report: IngestReport | None = None,
     progress: bool = False,
+    batch_chunks: int = BATCH_CHUNKS,
 ) -> IngestReport:
-    """Store parsed articles; one failing article never touches the others."""
+    """Store parsed articles: unchanged ones are skipped, duplicates reported, the rest
+    chunked and embedded in batches of about `batch_chunks` chunks (one model call per
+    batch: sentence-transformers sorts a call's texts by length, so batches pad little).
+    """
     report = report or IngestReport()
-    known = store.content_hashes()
+    records = store.records()
+    known = {d: str(m.get("content_hash", "")) for d, m in records.items()}
+    duplicates = duplicate_index(store, records)
     seen: dict[str, str] = {}
-    for article in tqdm(articles, desc="ingesting", unit="article", disable=not progress):
-        if article.doc_id in seen:
-            report.skipped.append(
-                IngestError(
-                    article.source,
-                    f"same article id {article.doc_id!r} as {seen[article.doc_id]}: "
-                    "rename one of the files",
+    pending: list[tuple[Article, list[Chunk], dict[str, Any]]] = []
+    started, stored_chunks = time.perf_counter(), 0
+
+    def flush() -> None:
+        nonlocal stored_chunks
+        texts = [c.text for _, chunks, _ in pending for c in chunks]
+        vectors = encoder.embed_documents(texts)
+        writes: list[ArticleWrite] = []
+        at = 0
+        for article, chunks, extra in pending:
+            writes.append((article, chunks, vectors[at : at + len(chunks)], extra))
+            at += len(chunks)
+        store.put_articles(writes)
+        for article, _, _ in pending:
+            was_stored = known.get(article.doc_id, PENDING) != PENDING
+            (report.updated if was_stored else report.added).append(article.doc_id)
+        stored_chunks += len(texts)
+        pending.clear()
+
+    with tqdm(total=len(articles), desc="ingesting", unit="article", disable=not progress) as bar:
+        for article in articles:
+            bar.update(1)
+            if article.doc_id in seen:
+                report.skipped.append(
+                    IngestError(
+                        article.source,
+                        f"same article id {article.doc_id!r} as in {seen[article.doc_id]}: "
+                        "rename one of the files (or change the JSONL 'id')",
+                    )
                 )
-            )
-            continue
-        seen[article.doc_id] = article.source
-        if known.get(article.doc_id) == article.content_hash:
-            report.unchanged.append(article.doc_id)
-            continue
-        chunks = chunk_article(article, encoder, max_tokens, overlap)
-        vectors = encoder.embed_documents([c.text for c in chunks])
-        store.put_article(article, chunks, vectors)
-        (report.updated if article.doc_id in known else report.added).append(article.doc_id)
+                continue
+            seen[article.doc_id] = article.source
+            if known.get(article.doc_id) == article.content_hash:
+                report.unchanged.append(article.doc_id)
+                continue
+            keys = set(shingles(article.body))
+            fp, signature = fingerprint(article.body), minhash(keys)
+            if article.doc_id not in known:  # an update of a stored article is not a copy
+                copy = duplicates.find(article.doc_id, fp, signature, keys)
+                if copy is not None:
+                    report.duplicates.append(
+                        Duplicate(article.doc_id, article.source, copy[0], copy[1])
+                    )
+                    continue
+            duplicates.add(article.doc_id, fp, signature, keys)
+            chunks = chunk_article(article, encoder, max_tokens, overlap)
+            extra = {"fingerprint": fp, "minhash": encode_signature(signature)}
+            pending.append((article, chunks, extra))
+            if sum(len(c) for _, c, _ in pending) >= batch_chunks:
+                flush()
+                _progress_note(bar, stored_chunks, started)
+        if pending:
+            flush()
+            _progress_note(bar, stored_chunks, started)
     return report
 
 
@@ -131,6 +244,7 @@ def ingest_paths(
     overlap: int,
     max_file_bytes: int,
     progress: bool = False,
+    batch_chunks: int = BATCH_CHUNKS,
 ) -> IngestReport:
     """Read files and folders, skip (and report) what cannot be read, store the rest."""
     files, problems = find_article_files(paths)
@@ -138,7 +252,48 @@ def ingest_paths(
     articles: list[Article] = []
     for path in files:
         try:
-            articles.append(read_article(path, max_file_bytes))
+            found, problems = read_articles(path, max_file_bytes)
         except IngestError as exc:
             report.skipped.append(exc)
-    return ingest_articles(articles, store, encoder, max_tokens, overlap, report, progress)
+            continue
+        articles.extend(found)
+        report.skipped.extend(problems)
+    return ingest_articles(
+        articles, store, encoder, max_tokens, overlap, report, progress, batch_chunks
+    )
+
+
+def ingest_upload(
+    filename: str,
+    data: bytes,
+    store: ChromaStore,
+    encoder: ChunkEncoder,
+    max_tokens: int,
+    overlap: int,
+    max_file_bytes: int,
+) -> IngestReport:
+    """Store an uploaded file's articles; its name is sanitised and never opened as a path."""
+    report = IngestReport()
+    try:
+        name = safe_upload_name(filename)
+        articles, problems = articles_from_bytes(data, name, max_file_bytes)
+    except IngestError as exc:
+        report.skipped.append(exc)
+        return report
+    report.skipped.extend(problems)
+    return ingest_articles(articles, store, encoder, max_tokens, overlap, report)
+
+
+def removal_targets(store: ChromaStore, doc_id_or_path: str) -> list[str]:
+    """The stored articles that `newsrag remove X` means: the id X, else those read from file X."""
+    target = doc_id_or_path.strip()
+    if not target:
+        return []
+    if store.has_article(target):
+        return [target]
+    name = Path(target).name
+    from_file = store.doc_ids_from_source(name)
+    if from_file:
+        return from_file
+    by_stem = doc_id_for(Path(name))
+    return [by_stem] if store.has_article(by_stem) else []

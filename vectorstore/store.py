@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.errors import StoreError
-from vectorstore.documents import Article, Chunk
+from vectorstore.documents import Article, Chunk, DocumentInfo
 
 ClientFactory = Callable[[], Any]
+# (article, its chunks, one vector per chunk, extra record metadata such as duplicate keys)
+ArticleWrite = tuple[Article, Sequence[Chunk], Sequence[Sequence[float]], dict[str, Any]]
+PENDING = "pending"  # the hash of a record whose chunks are being written
 
 
 @dataclass(frozen=True)
@@ -107,48 +110,84 @@ class ChromaStore:
         """(articles, chunks) stored."""
         return int(self.articles.count()), int(self.chunks.count())
 
-    def content_hashes(self) -> dict[str, str]:
+    def records(self) -> dict[str, dict[str, Any]]:
+        """Every article's metadata (hash, chunk count, duplicate keys), by id; no bodies."""
         got = self.articles.get(include=["metadatas"])
-        return {
-            i: str(m["content_hash"]) for i, m in zip(got["ids"], got["metadatas"], strict=True)
-        }
+        return {i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+
+    def content_hashes(self) -> dict[str, str]:
+        return {i: str(m.get("content_hash", "")) for i, m in self.records().items()}
+
+    def body(self, doc_id: str) -> str | None:
+        got = self.articles.get(ids=[doc_id], include=["documents"])
+        return str(got["documents"][0]) if got["ids"] else None
 
     def put_article(
         self, article: Article, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
     ) -> None:
-        """Add or replace an article: new chunks go in before the old ones go out."""
-        if not chunks or len(chunks) != len(vectors):
-            raise ValueError("an article needs one vector per chunk and at least one chunk")
-        content_hash = article.content_hash
-        ids = [f"{c.chunk_id}@{content_hash}" for c in chunks]
-        self.chunks.upsert(
-            ids=ids,
-            embeddings=[list(v) for v in vectors],
-            documents=[c.text for c in chunks],
-            metadatas=[_chunk_metadata(c, content_hash) for c in chunks],
-        )
-        stale = self.chunks.get(where={"doc_id": article.doc_id}, include=[])["ids"]
-        stale_ids = sorted(set(stale) - set(ids))
+        self.put_articles([(article, chunks, vectors, {})])
+
+    def put_articles(self, items: Sequence[ArticleWrite]) -> None:
+        """Add or replace articles so that a crash at any point is repaired by a re-run.
+
+        1. each article's record is written as *pending* (its hash is not the real one),
+        2. the new chunks are upserted (ids derive from the content, so a re-run
+           overwrites them), 3. stale chunks of the same articles are deleted,
+        4. the records get their real hash. An interrupted run leaves pending records,
+        which the next run sees as changed and redoes; a record with its real hash
+        always has exactly its own chunks.
+        """
+        if not items:
+            return
+        for article, chunks, vectors, _ in items:
+            if not chunks or len(chunks) != len(vectors):
+                raise ValueError(f"{article.doc_id}: one vector per chunk, at least one chunk")
+        self._put_records(items, pending=True)
+        ids: list[str] = []
+        for article, chunks, vectors, _ in items:
+            content_hash = article.content_hash
+            chunk_ids = [f"{c.chunk_id}@{content_hash}" for c in chunks]
+            ids.extend(chunk_ids)
+            self.chunks.upsert(
+                ids=chunk_ids,
+                embeddings=[list(v) for v in vectors],
+                documents=[c.text for c in chunks],
+                metadatas=[_chunk_metadata(c, content_hash) for c in chunks],
+            )
+        doc_ids = [a.doc_id for a, *_ in items]
+        present = self.chunks.get(where={"doc_id": {"$in": doc_ids}}, include=[])["ids"]
+        stale_ids = sorted(set(present) - set(ids))
         if stale_ids:
             self.chunks.delete(ids=stale_ids)
-        meta: dict[str, Any] = {
-            "title": article.title,
-            "source": article.source,
-            "content_hash": content_hash,
-            "chunks": len(chunks),
-        }
-        if article.date:
-            meta["date"] = article.date
+        self._put_records(items, pending=False)
+
+    def _put_records(self, items: Sequence[ArticleWrite], pending: bool) -> None:
+        metadatas = []
+        for article, chunks, _, extra in items:
+            meta: dict[str, Any] = {
+                "title": article.title,
+                "source": article.source,
+                "content_hash": PENDING if pending else article.content_hash,
+                "chunks": len(chunks),
+                **extra,
+            }
+            for key in ("date", "author", "url"):
+                if getattr(article, key):
+                    meta[key] = getattr(article, key)
+            metadatas.append(meta)
         self.articles.upsert(
-            ids=[article.doc_id],
-            embeddings=[_mean_vector(vectors)],
-            documents=[article.body],
-            metadatas=[meta],
+            ids=[a.doc_id for a, *_ in items],
+            embeddings=[_mean_vector(v) for _, _, v, _ in items],
+            documents=[a.body for a, *_ in items],
+            metadatas=metadatas,
         )
+
+    def has_article(self, doc_id: str) -> bool:
+        return bool(self.articles.get(ids=[doc_id], include=[])["ids"])
 
     def delete_article(self, doc_id: str) -> bool:
         """Remove an article and every one of its chunks; False when it was not stored."""
-        if not self.articles.get(ids=[doc_id], include=[])["ids"]:
+        if not self.has_article(doc_id):
             return False
         self.chunks.delete(where={"doc_id": doc_id})
         self.articles.delete(ids=[doc_id])
@@ -169,9 +208,34 @@ class ChromaStore:
                 date=meta.get("date"),
                 source=str(meta.get("source", "")),
                 body=body,
+                author=meta.get("author"),
+                url=meta.get("url"),
             )
-            out[doc_id] = StoredArticle(article, str(meta["content_hash"]), int(meta["chunks"]))
+            out[doc_id] = StoredArticle(
+                article, str(meta.get("content_hash", "")), int(meta.get("chunks", 0))
+            )
         return out
+
+    def documents(self) -> list[DocumentInfo]:
+        """Every stored article's metadata (no bodies), by id."""
+        got = self.articles.get(include=["metadatas"])
+        infos = [
+            DocumentInfo(
+                doc_id=doc_id,
+                title=str(meta.get("title", "")),
+                date=meta.get("date"),
+                source=str(meta.get("source", "")),
+                url=meta.get("url"),
+                chunks=int(meta.get("chunks", 0)),
+                author=meta.get("author"),
+            )
+            for doc_id, meta in zip(got["ids"], got["metadatas"], strict=True)
+        ]
+        return sorted(infos, key=lambda d: d.doc_id)
+
+    def doc_ids_from_source(self, source: str) -> list[str]:
+        """Ids of the articles read from the file named `source` (a JSONL file holds many)."""
+        return sorted(self.articles.get(where={"source": source}, include=[])["ids"])
 
     def all_chunks(self) -> list[Chunk]:
         """Every chunk, in article and position order (for the lexical index)."""

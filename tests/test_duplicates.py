@@ -1,0 +1,115 @@
+"""Exact and near-duplicate detection: pure functions on SQuAD-it text, then a real store."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from eval.datasets import SQUAD_IT
+from rag.service import NewsQA
+from tests.conftest import SEED_FILES
+from vectorstore.duplicates import (
+    NEAR_DUPLICATE,
+    DuplicateIndex,
+    decode_signature,
+    encode_signature,
+    fingerprint,
+    jaccard,
+    minhash,
+    shingles,
+)
+
+
+@pytest.fixture(scope="module")
+def paragraphs() -> list[str]:
+    data = json.loads(gzip.decompress(SQUAD_IT.read_bytes()))
+    return [p["context"] for entry in data["data"][:6] for p in entry["paragraphs"]]
+
+
+def syndicated(text: str) -> str:
+    """The same story as an agency feed reprints it: dateline, header, footer."""
+    return f"(ANSA) - ROMA, 5 SET - {text}\nRiproduzione riservata © Copyright ANSA"
+
+
+def edited(text: str, every: int = 10) -> str:
+    """Every `every`-th word changed (a rewrite a copy editor might make)."""
+    words = text.split()
+    return " ".join(w + "a" if i % every == 0 else w for i, w in enumerate(words))
+
+
+def test_fingerprint_ignores_case_accents_punctuation_and_spacing() -> None:
+    assert fingerprint("Il Cremlino, venerdì:  «no».") == fingerprint("il cremlino venerdi no")
+    assert fingerprint("Il Cremlino ha detto no.") != fingerprint("Il Cremlino ha detto sì.")
+
+
+def test_signature_round_trip_and_estimate(paragraphs: list[str]) -> None:
+    a, b = shingles(paragraphs[0]), shingles(edited(paragraphs[0]))
+    sig = minhash(a)
+    decoded = decode_signature(encode_signature(sig))
+    assert decoded is not None and (decoded == sig).all()
+    assert decode_signature("zz") is None
+    estimate = float((minhash(a) == minhash(b)).mean())
+    assert abs(estimate - jaccard(a, b)) < 0.2
+
+
+def test_threshold_separates_copies_from_other_articles(paragraphs: list[str]) -> None:
+    """Copies score above NEAR_DUPLICATE, distinct paragraphs (same topics) far below it."""
+    rng = random.Random(0)
+    sample = rng.sample(paragraphs, 60)
+    for text in sample:
+        base = shingles(text)
+        assert jaccard(base, shingles(syndicated(text))) >= NEAR_DUPLICATE + 0.3
+        assert jaccard(base, shingles(edited(text))) >= NEAR_DUPLICATE
+    distinct = [
+        jaccard(shingles(a), shingles(b))
+        for i, a in enumerate(sample)
+        for b in sample[i + 1 :]
+        if fingerprint(a) != fingerprint(b)
+    ]
+    assert max(distinct) < NEAR_DUPLICATE / 3
+
+
+def test_index_finds_exact_and_near_copies(paragraphs: list[str]) -> None:
+    stored = {"orig": paragraphs[0], "other": paragraphs[1]}
+    index = DuplicateIndex(stored.get)
+    for doc_id, text in stored.items():
+        index.add(doc_id, fingerprint(text), minhash(shingles(text)))
+
+    def find(doc_id: str, text: str) -> tuple[str, float] | None:
+        keys = shingles(text)
+        return index.find(doc_id, fingerprint(text), minhash(keys), keys)
+
+    assert find("copy", paragraphs[0].upper()) == ("orig", 1.0)
+    near = find("feed", syndicated(edited(paragraphs[0])))
+    assert near is not None and near[0] == "orig" and NEAR_DUPLICATE <= near[1] < 1
+    assert find("new", paragraphs[2]) is None
+    assert find("orig", paragraphs[0]) is None  # an article is not a copy of itself
+
+
+@pytest.mark.integration
+def test_copies_are_reported_and_not_indexed(service: NewsQA, tmp_path: Path) -> None:
+    original = SEED_FILES[1].read_text(encoding="utf-8")
+    body = original.split("\n", 1)[1]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a_kremlin.txt").write_text(original, encoding="utf-8")
+    (folder / "b_same.txt").write_text(original.replace("\n", "\n\n"), encoding="utf-8")
+    (folder / "c_feed.md").write_text("# Il Cremlino e le garanzie\n\n" + syndicated(body))
+    (folder / "d_other.txt").write_text(SEED_FILES[0].read_text(encoding="utf-8"))
+    report = service.ingest([folder])
+    assert sorted(report.added) == ["a_kremlin", "d_other"]
+    copies = {d.doc_id: (d.of, d.similarity) for d in report.duplicates}
+    assert copies["b_same"] == ("a_kremlin", 1.0)
+    assert copies["c_feed"][0] == "a_kremlin" and copies["c_feed"][1] >= NEAR_DUPLICATE
+    assert "2 duplicates not indexed" in report.summary()
+    assert {c.doc_id for c in service.store.all_chunks()} == {"a_kremlin", "d_other"}
+
+    # Against the store: a later copy of a stored article is caught too.
+    (tmp_path / "e_later.txt").write_text(edited(body, every=25), encoding="utf-8")
+    later = service.ingest([tmp_path / "e_later.txt"])
+    assert later.added == [] and later.duplicates[0].of == "a_kremlin"
+    assert service.store.counts()[0] == 2
