@@ -6,11 +6,13 @@ strong, so this index carries most of the retrieval (see README figures).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import threading
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 import bm25s
 import numpy as np
@@ -74,6 +76,25 @@ class LexicalIndex:
         if self.size:
             # bm25s needs at least one token per document to build its vocabulary.
             self._bm25.index([t or ["\x00"] for t in tokens], show_progress=False)
+
+    def save(self, folder: Path) -> None:
+        """Write the bm25s index and the term statistics into `folder` (a non-empty index)."""
+        self._bm25.save(str(folder), show_progress=False)
+        stats = {"size": self.size, "k1": self.k1, "b": self.b, "avg_length": self.avg_length}
+        (folder / "stats.json").write_text(
+            json.dumps({**stats, "doc_freq": self.doc_freq}, ensure_ascii=False), encoding="utf-8"
+        )
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex:
+        """An index written by `save`, as it was."""
+        stats = json.loads((folder / "stats.json").read_text(encoding="utf-8"))
+        index = cls.__new__(cls)
+        index.size, index.k1, index.b = int(stats["size"]), stats["k1"], stats["b"]
+        index.avg_length = stats["avg_length"]
+        index.doc_freq = Counter(stats["doc_freq"])
+        index._bm25 = bm25s.BM25.load(str(folder), show_progress=False)
+        return index
 
     def idf(self, term: str) -> float:
         return idf(self.doc_freq.get(term, 0), max(self.size, 1))

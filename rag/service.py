@@ -26,6 +26,7 @@ from rag.answer import (
 from rag.answer_types import expected_type
 from rag.citations import invalid_citations
 from rag.errors import InputError, NewsragError
+from rag.lexical_store import load_or_build
 from rag.retrieval import (
     DateRange,
     LexicalCorpus,
@@ -149,11 +150,13 @@ class NewsQA:
 
     # retrieval -------------------------------------------------------------------------
     def _lexical(self) -> LexicalCorpus:
-        """The BM25 corpus, rebuilt when another process changed the store."""
+        """The BM25 corpus, reloaded when another process changed the store; loaded from
+        `data_dir/lexical` when saved for exactly the stored chunks, else rebuilt there."""
         with self._lock:
             counts = self.store.counts()
             if self._corpus is None or counts != self._corpus_counts:
-                self._corpus = LexicalCorpus.build(self.store.all_chunks())
+                folder = self.settings.data_dir / "lexical"
+                self._corpus = load_or_build(self.store.all_chunks(), folder)
                 self._corpus_counts = counts
             return self._corpus
 

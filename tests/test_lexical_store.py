@@ -1,0 +1,142 @@
+"""The lexical corpus saved next to a real Chroma store: used when fresh, never when stale."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.lexical_store import fingerprint, load_or_build
+from rag.retrieval import LexicalCorpus, Query, hybrid_search
+from rag.service import NewsQA
+from tests.conftest import KREMLIN_DOC, SEEDS, make_service
+from vectorstore.embeddings import LocalEmbedder
+
+pytestmark = pytest.mark.integration
+
+QUESTIONS = [
+    "Cosa ha detto il Cremlino?",
+    "Chi ha vinto le elezioni?",
+    "Quando è stato firmato l'accordo?",
+    "Putin Ucraina negoziati",
+    "What did the Kremlin say?",
+]
+
+
+def saved(data_dir: Path) -> list[str]:
+    return sorted(p.name for p in (data_dir / "lexical").iterdir())
+
+
+def assert_same_corpus(got: LexicalCorpus, want: LexicalCorpus) -> None:
+    """Same chunks, statistics and rankings as a corpus built afresh."""
+    assert got.chunks == want.chunks
+    assert got.sentence_chunks == want.sentence_chunks
+    assert np.array_equal(got.dates, want.dates)
+    for a, b in ((got.index, want.index), (got.sentences, want.sentences)):
+        assert (a.size, a.k1, a.b, a.avg_length) == (b.size, b.k1, b.b, b.avg_length)
+        assert a.doc_freq == b.doc_freq
+    for question in QUESTIONS:
+        ranked = hybrid_search([Query(question)], got, None, 10, 20, 0.0)
+        assert ranked == hybrid_search([Query(question)], want, None, 10, 20, 0.0)
+    for dates in ((None, None), (dt.date(2020, 1, 1), None)):
+        mask = got.mask(*dates)
+        terms = ["cremlin", "putin", "ucrain"]
+        assert got.search(terms, 10, mask) == want.search(terms, 10, mask)
+
+
+@pytest.fixture
+def articles(tmp_path: Path) -> Path:
+    folder = tmp_path / "articles"
+    shutil.copytree(SEEDS, folder)
+    return folder
+
+
+def fresh(service: NewsQA) -> LexicalCorpus:
+    return LexicalCorpus.build(service.store.all_chunks())
+
+
+def test_saved_corpus_is_loaded_by_the_next_instance(
+    tmp_path: Path, embedder: LocalEmbedder, articles: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    first = make_service(data, embedder)
+    first.ingest([articles])
+    built = first._lexical()
+    assert saved(data) == [fingerprint(built.chunks)]
+
+    def no_build(chunks: object) -> None:
+        raise AssertionError("a fresh saved corpus must be loaded, not rebuilt")
+
+    monkeypatch.setattr(LexicalCorpus, "build", no_build)
+    second = make_service(data, embedder)
+    second.warm_up()
+    loaded = second._lexical()
+    monkeypatch.undo()
+    assert_same_corpus(loaded, fresh(second))
+    assert second.ask("Cosa ha detto il Cremlino?").citations
+
+
+def test_changes_by_any_instance_are_never_served_from_a_stale_corpus(
+    tmp_path: Path, embedder: LocalEmbedder, articles: Path
+) -> None:
+    data = tmp_path / "data"
+    reader = make_service(data, embedder)
+    reader.ingest([articles])
+    reader._lexical()
+    before = saved(data)
+    writer = make_service(data, embedder)  # another instance (process) on the same data dir
+
+    changed = next(articles.glob(f"{KREMLIN_DOC}*"))
+    added = "\nIl Cremlino ha poi annunciato un vertice a Tbilisi."
+    changed.write_text(changed.read_text() + added)
+    assert writer.ingest([articles]).updated == [KREMLIN_DOC]
+    restarted = make_service(data, embedder)
+    corpus = restarted._lexical()
+    assert_same_corpus(corpus, fresh(restarted))
+    assert any("Tbilisi" in c.text for c in corpus.chunks)
+    assert saved(data) != before and saved(data) == [fingerprint(corpus.chunks)]
+    assert "Tbilisi" in restarted.ask("Dove si terrà il vertice annunciato dal Cremlino?").answer
+
+    assert writer.delete(KREMLIN_DOC)
+    assert all(c.doc_id != KREMLIN_DOC for c in reader._lexical().chunks)  # counts changed
+    restarted = make_service(data, embedder)
+    corpus = restarted._lexical()
+    assert_same_corpus(corpus, fresh(restarted))
+    assert {c.doc_id for c in corpus.chunks} == {c.doc_id for c in restarted.store.all_chunks()}
+    assert saved(data) == [fingerprint(corpus.chunks)]  # older corpora removed
+
+
+def test_the_service_rebuilds_after_its_own_changes(service: NewsQA, articles: Path) -> None:
+    service.ingest([next(articles.glob("000_*"))])
+    one = service._lexical()
+    service.ingest([articles])
+    two = service._lexical()
+    assert {c.doc_id for c in two.chunks} - {c.doc_id for c in one.chunks} == {KREMLIN_DOC}
+    assert_same_corpus(two, fresh(service))
+    service.delete(KREMLIN_DOC)
+    assert_same_corpus(service._lexical(), fresh(service))
+
+
+def test_a_damaged_saved_corpus_is_rebuilt(service: NewsQA, articles: Path) -> None:
+    service.ingest([articles])
+    chunks = service.store.all_chunks()
+    folder = service.settings.data_dir / "lexical"
+    want = load_or_build(chunks, folder)
+    stats = folder / fingerprint(chunks) / "chunks" / "stats.json"
+    stats.write_text("{not json")
+    assert_same_corpus(load_or_build(chunks, folder), want)
+    assert load_or_build([], folder).chunks == []
+
+
+def test_fingerprint_changes_with_any_chunk_field(seeded: NewsQA) -> None:
+    from dataclasses import replace
+
+    chunks = seeded.store.all_chunks()
+    base = fingerprint(chunks)
+    assert fingerprint(list(chunks)) == base
+    for change in ({"text": chunks[0].text + " "}, {"date": "2001-01-01"}, {"start": 1}):
+        assert fingerprint([replace(chunks[0], **change), *chunks[1:]]) != base  # type: ignore[arg-type]
+    assert fingerprint(chunks[1:]) != base
