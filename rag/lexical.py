@@ -13,6 +13,7 @@ import threading
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import bm25s
 import numpy as np
@@ -31,19 +32,38 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _local = threading.local()
 
 
+# word -> stem. Stemming is per word and deterministic, so threads may share this cache;
+# stemming each distinct word once makes building the index several times faster
+# (PyStemmer's own cache holds 10,000 words and thrashes on a large corpus).
+_STEMS: dict[str, str] = {}
+_MAX_STEMS = 1_000_000
+
+
 def _stemmer() -> Stemmer.Stemmer:
-    """PyStemmer objects are not thread-safe: one per thread."""
+    """PyStemmer objects are not thread-safe: one per thread (its own cache off)."""
     stemmer = getattr(_local, "stemmer", None)
     if stemmer is None:
-        stemmer = _local.stemmer = Stemmer.Stemmer("italian")
+        stemmer = _local.stemmer = Stemmer.Stemmer("italian", 0)
     return stemmer
+
+
+def _stem(words: list[str]) -> list[str]:
+    cached = [_STEMS.get(w) for w in words]
+    if None not in cached:
+        return cast(list[str], cached)
+    new = list(dict.fromkeys(w for w, s in zip(words, cached, strict=True) if s is None))
+    fresh = dict(zip(new, _stemmer().stemWords(new), strict=True))
+    if len(_STEMS) > _MAX_STEMS:
+        _STEMS.clear()
+    _STEMS.update(fresh)
+    return [fresh[w] if s is None else s for w, s in zip(words, cached, strict=True)]
 
 
 def analyze(text: str) -> list[str]:
     """Lowercase word stems without stopwords ("dell’Ucraina" -> ["ucrain"])."""
     words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and not w.isdigit()]
     words += [w for w in _WORD.findall(text) if w.isdigit()]  # years and numbers match exactly
-    return list(_stemmer().stemWords(words)) if words else []
+    return _stem(words) if words else []
 
 
 def idf(df: int, n: int) -> float:
