@@ -145,3 +145,36 @@ def test_same_ids_with_other_chunks_after_delete_and_reingest(
     large.ingest([next(articles.glob(f"{KREMLIN_DOC}*"))])
     restarted = make_service(data, embedder)
     assert_same_corpus(restarted._lexical(), fresh(restarted))
+
+
+def test_search_ranks_as_bm25s_retrieve() -> None:
+    """The top-k over scoring texts gives bm25s's own ranking (ties aside) on SQuAD-it."""
+    import gzip
+    import json
+
+    from eval.datasets import SQUAD_IT
+    from rag.lexical import LexicalIndex, analyze
+
+    paragraphs = [p for a in json.loads(gzip.decompress(SQUAD_IT.read_bytes()))["data"][:8]
+                  for p in a["paragraphs"]]  # fmt: skip
+    texts = [p["context"] for p in paragraphs]
+    questions = [q["question"] for p in paragraphs for q in p["qas"]]
+    index = LexicalIndex(texts)
+    mask = (np.arange(len(texts)) % 3 != 0).astype(np.float32)
+    for question in questions[:: len(questions) // 60][:60]:
+        terms = [t for t in analyze(question) if t in index.doc_freq]
+        for k, m in ((10, None), (len(texts) + 5, None), (10, mask)):
+            got = index.search(terms, k, m)
+            if not terms:
+                assert got == []
+                continue
+            docs, scores = index._bm25.retrieve(
+                [terms], k=min(k, len(texts)), show_progress=False, n_threads=0, weight_mask=m
+            )
+            want = [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+            assert [s for _, s in got] == [s for _, s in want]
+            # The same texts, but among equal scores at the cut, which made it may differ.
+            last = got[-1][1] if got else 0.0
+            assert {p for p in got if p[1] > last} == {p for p in want if p[1] > last}
+            assert got == sorted(got, key=lambda p: (-p[1], p[0]))  # ties by position
+            assert all(m is None or m[d] for d, _ in got)
