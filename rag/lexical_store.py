@@ -30,15 +30,24 @@ import numpy as np
 
 import rag.lexical
 import rag.retrieval
+import vectorstore.documents
 import vectorstore.sentences
+import vectorstore.store
 from rag.lexical import LexicalIndex
 from rag.retrieval import LexicalCorpus
 from vectorstore.documents import Chunk
 from vectorstore.store import ChromaStore, _chunk_from
 
 FORMAT = "newsrag-lexical-2"
-_BUILD_CODE = (rag.lexical, rag.retrieval, vectorstore.sentences)  # what a corpus depends on
-PAGE = 20_000  # rows per Chroma read: one unpaged read of ~35,000+ fails ("too many SQL variables")
+# What a saved corpus depends on: its analysis, indexes, sentences and chunk records.
+_BUILD_CODE = (
+    rag.lexical,
+    rag.retrieval,
+    vectorstore.sentences,
+    vectorstore.documents,
+    vectorstore.store,
+)
+PAGE = 20_000  # rows per Chroma read: one read of 100,000 failed ("too many SQL variables")
 
 
 def _code_fingerprint() -> bytes:
