@@ -27,6 +27,7 @@ from vectorstore.sentences import _is_abbreviation, sentence_spans  # one abbrev
 LEXICAL_SHARE = 0.5  # support = LEXICAL_SHARE * lexical + (1 - LEXICAL_SHARE) * semantic
 SUPPORT_MIN = 0.5  # on the seeds paraphrases score ≥ 0.54; invented facts ≤ 0.36 (this score alone)
 LEXICAL_MIN = 0.25  # paraphrases keep ≥ 0.33 of the weighted terms, invented facts ≤ 0.19
+MIN_CLAIM_TERMS = 2  # content words a sentence needs to be a checkable claim
 MIN_QUOTE_WORDS = 4  # shorter "sentences" (headings) are quoted only when nothing else fits
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -227,6 +228,11 @@ class Grounder:
         """The sentence with verified `[n]` markers, or None when no chunk supports it."""
         claim = parse_claim(sentence)
         if not claim.text or not re.search(r"\w", claim.text):
+            return None
+        if len(set(analyze(claim.text))) < MIN_CLAIM_TERMS:
+            # "HACKED", "Sì.": nothing a reader could check against the article, even when
+            # the word occurs in it (an obeyed planted instruction looks exactly like this).
+            self.dropped += 1
             return None
         supports = self.supports(claim)
         kept = [s for s in supports if s.n in claim.cited and s.score >= SUPPORT_MIN and s.quote]

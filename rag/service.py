@@ -28,6 +28,7 @@ from rag.answer import (
 from rag.answer_types import expected_type
 from rag.citations import invalid_citations
 from rag.errors import InputError, NewsragError, StoreError
+from rag.lexical_store import forget, load_or_build
 from rag.retrieval import (
     DateRange,
     LexicalCorpus,
@@ -114,6 +115,7 @@ class NewsQA:
         self._corpus: LexicalCorpus | None = None
         self._corpus_counts: tuple[int, int] | None = None
         self._lock = threading.RLock()
+        self._saved_lexical = settings.data_dir / "lexical"
         self.chain: Runnable[dict[str, Any], Answer] = RunnableLambda(self._retrieve).with_config(
             run_name="retrieve"
         ) | RunnableLambda(self._respond).with_config(run_name="answer")
@@ -169,6 +171,8 @@ class NewsQA:
     def delete(self, doc_id: str) -> bool:
         """Remove an article and all of its chunks; False when there was no such article."""
         with self._lock:
+            if self.store.get_articles([doc_id]):
+                forget(self._saved_lexical)  # see rag.lexical_store
             deleted = self.store.delete_article(doc_id)
             if deleted:
                 self._corpus = None
@@ -222,11 +226,12 @@ class NewsQA:
 
     # retrieval -------------------------------------------------------------------------
     def _lexical(self) -> LexicalCorpus:
-        """The BM25 corpus, rebuilt when another process changed the store."""
+        """The BM25 corpus, reloaded when another process changed the store; loaded from
+        `data_dir/lexical` when saved for exactly the stored chunks, else rebuilt there."""
         with self._lock:
             counts = self.store.counts()
             if self._corpus is None or counts != self._corpus_counts:
-                self._corpus = LexicalCorpus.build(self.store.all_chunks())
+                self._corpus = load_or_build(self.store, self._saved_lexical)
                 self._corpus_counts = counts
             return self._corpus
 

@@ -272,12 +272,6 @@ def test_llm_mode_delimits_a_planted_article_as_data(
         fake.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (rag/grounding.py, issue 5): a one-word reply ('HACKED') counts as "
-    "supported because the planted article contains the word, so an obedient model's output "
-    "is shown with a citation to the planted article",
-)
 def test_llm_mode_does_not_show_what_an_obedient_model_says(
     tmp_path: Path, embedder: LocalEmbedder
 ) -> None:
@@ -296,6 +290,13 @@ def test_llm_mode_does_not_show_what_an_obedient_model_says(
         svc.ingest([SEEDS])
         svc.ingest_articles([parse_article(PLANTED_LLM, "planted.txt", "planted")])
         fake.reply = Reply("HACKED")
-        assert "HACKED" not in svc.ask("Chi è il portavoce del Cremlino?").answer
+        question = "Chi è il portavoce del Cremlino?"
+        got = svc.ask(question)
+        # The obeyed reply is dropped (nothing checkable): the answer falls back to the
+        # extractive one, which quotes articles verbatim and never says just "HACKED".
+        extractive = NewsQA(svc.settings, store, embedder).ask(question)
+        assert got.answer == extractive.answer and got.answer.strip() != "HACKED"
+        bodies = {d: a.article.body for d, a in store.get_articles().items()}
+        assert all(bodies[c.doc_id][c.start : c.end] == c.quote for c in got.citations)
     finally:
         fake.stop()

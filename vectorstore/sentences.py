@@ -19,6 +19,7 @@ _ABBREVIATIONS = frozenset(
 # A sentence may end at . ! ? … followed by closing quotes or brackets.
 _END = re.compile(r"[.!?…]+[»”\"’')\]]*(?=\s)")
 _MAX_QUOTED_SENTENCE = 400
+_LOOKBEHIND = 64  # characters before a period that can hold an abbreviation
 _NEXT_STARTS = re.compile(r"\s+[«“\"'(\[]?[A-ZÀ-ÖØ-Þ0-9]")
 
 
@@ -26,7 +27,9 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     """True when the period at `dot` closes an abbreviation or an initial."""
     if text[dot] != ".":
         return False
-    match = re.search(r"([\w.]+)$", text[:dot])
+    # Only the word before the period matters: look at a short window, not the whole text
+    # so far (that made splitting quadratic in the article's length).
+    match = re.search(r"([\w.]+)$", text[max(0, dot - _LOOKBEHIND) : dot])
     if not match:
         return False
     word = match.group(1)
