@@ -58,7 +58,7 @@ eval: install
 BENCH_SIZES ?= seeds,squad,100k
 bench: install
 	$(BIN)/newsrag eval --dataset squad-it --out bench-results/squad-it-full
-	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES) --out bench-results
+	$(BIN)/python -m bench.run --sizes $(BENCH_SIZES) --out bench-results
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -262,7 +262,7 @@ def main() -> None:
     args = parser.parse_args()
     results: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": "python bench/run.py " + " ".join(sys.argv[1:]),
+        "command": "python -m bench.run " + " ".join(sys.argv[1:]),
         "machine": f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start",
         "targets": TARGETS,
         "sizes": {},
