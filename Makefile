@@ -53,9 +53,13 @@ eval: install
 	$(BIN)/newsrag eval --dataset seeds --out eval-results/seeds
 	$(BIN)/newsrag eval --dataset squad-it --limit 600 --sample-seed 0 --out eval-results/squad-it
 
+# Speed and memory at three sizes (seeds, SQuAD-it dev half, ~100k generated chunks), each next
+# to its baselines; the 100k size takes about an hour on 2 cores. BENCH_SIZES=seeds,squad for less.
+BENCH_SIZES ?= seeds,squad,100k
 bench: install
 	$(BIN)/newsrag eval --dataset squad-it --out bench-results/squad-it-full
 	$(BIN)/python -m bench.load --serve --clients 20 --seconds 60 --out bench-results/load
+	$(BIN)/python -m bench.run --sizes $(BENCH_SIZES) --out bench-results
 
 # Refresh the README's screenshot (docs/screenshot.png) from the browser test.
 screenshot: install browser

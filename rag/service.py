@@ -124,7 +124,11 @@ class NewsQA:
     def from_settings(cls, settings: Settings) -> NewsQA:
         """The production wiring: the local model and an embedded Chroma under `data_dir`."""
         model_path = check_model_folder(settings.embedding_model or bundled_model_path())
-        embedder = LocalEmbedder(model_path)
+        embedder = LocalEmbedder(
+            model_path,
+            backend=settings.embedding_backend,
+            cache_dir=settings.model_cache_dir,
+        )
         store = ChromaStore(
             client_factory(settings), embedder.name, prefix=settings.collection_prefix
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +25,12 @@ class Settings(BaseSettings):
     )
     embedding_model: Path | None = Field(
         None, description="a local sentence-transformers folder; default: the bundled MiniLM"
+    )
+    embedding_backend: Literal["torch", "onnx-int8"] = Field(
+        "onnx-int8", description="fp32 sentence-transformers, or a local int8 ONNX export of it"
+    )
+    model_cache_dir: Path | None = Field(
+        None, description="where the ONNX export is kept; default: ~/.cache/newsrag"
     )
     collection_prefix: str = Field("newsrag", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,60}$")
     top_k: int = Field(4, ge=1, le=20, description="chunks returned as sources")

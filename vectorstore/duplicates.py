@@ -130,9 +130,8 @@ class DuplicateIndex:
         if self._matrix is None:
             self._matrix = np.vstack(self._signatures)
         estimates = (self._matrix == signature[None, :]).mean(axis=1)
-        for i in np.argsort(-estimates):
-            if estimates[i] < self.threshold - _ESTIMATE_SLACK:
-                break
+        near = np.flatnonzero(estimates >= self.threshold - _ESTIMATE_SLACK)
+        for i in near[np.argsort(-estimates[near])]:
             other = self._ids[int(i)]
             if other == doc_id:
                 continue

@@ -7,6 +7,8 @@ constructor, so building a service is cheap and tests can pass their own.
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +20,8 @@ from rag.errors import ConfigError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+    from vectorstore.onnx_backend import OnnxEncoder
 
 
 def bundled_model_path() -> Path:
@@ -42,18 +46,65 @@ def check_model_folder(path: Path) -> Path:
     return path
 
 
-class LocalEmbedder(Embeddings):
-    """Normalised sentence embeddings from a local model folder."""
+BACKENDS = ("torch", "onnx-int8")
 
-    def __init__(self, model_path: Path, batch_size: int = 32) -> None:
+
+def default_cache_dir() -> Path:
+    """Where model exports are kept when NEWSRAG_MODEL_CACHE_DIR is unset (XDG cache)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "newsrag"
+
+
+class LocalEmbedder(Embeddings):
+    """Normalised sentence embeddings from a local model folder.
+
+    `backend="torch"` runs sentence-transformers in fp32; `"onnx-int8"` runs an int8
+    ONNX export of the same model (made locally at first use, cached in `cache_dir`).
+    Both give the same chunks (same tokenizer) and vectors with cosine >= 0.98, so
+    the store records one model name for both and either can read the other's store.
+    """
+
+    def __init__(
+        self,
+        model_path: Path,
+        batch_size: int = 32,
+        backend: str = "torch",
+        cache_dir: Path | None = None,
+        threads: int | None = None,
+    ) -> None:
+        if backend not in BACKENDS:
+            raise ConfigError(f"unknown embedding backend {backend!r}: use one of {BACKENDS}")
         self.model_path = model_path
         self.batch_size = batch_size
+        self.backend = backend
+        self.cache_dir = cache_dir or default_cache_dir()
+        self.threads = threads or min(4, os.cpu_count() or 1)
         self._model: SentenceTransformer | None = None
+        self._onnx: OnnxEncoder | None = None
+        self._counter: Any = None
         self._lock = threading.Lock()
 
     @property
     def name(self) -> str:
         return self.model_path.name if self.model_path.name != "model" else "all-MiniLM-L6-v2"
+
+    @property
+    def onnx(self) -> OnnxEncoder:
+        with self._lock:
+            if self._onnx is None:
+                from vectorstore.onnx_backend import OnnxEncoder, export_int8
+
+                check_model_folder(self.model_path)
+                path = export_int8(self.model_path, self.cache_dir)
+                self._onnx = OnnxEncoder(path, self.model_path, self._window(), self.threads)
+            return self._onnx
+
+    def _window(self) -> int:
+        config = self.model_path / "sentence_bert_config.json"
+        window = json.loads(config.read_text()).get("max_seq_length") if config.is_file() else None
+        if not window:
+            raise ConfigError(f"{self.model_path}: the model declares no max_seq_length")
+        return int(window)
 
     @property
     def model(self) -> SentenceTransformer:
@@ -70,6 +121,8 @@ class LocalEmbedder(Embeddings):
     @property
     def max_tokens(self) -> int:
         """Word pieces a chunk may hold: the window less [CLS] and [SEP]."""
+        if self.backend != "torch":
+            return self._window() - 2
         window = self.model.max_seq_length
         if window is None:
             raise ConfigError(f"{self.model_path}: the model declares no max_seq_length")
@@ -78,12 +131,24 @@ class LocalEmbedder(Embeddings):
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
+        if self.backend != "torch":
+            if self._counter is None:
+                from tokenizers import Tokenizer
+
+                self._counter = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
+                self._counter.no_truncation()
+                self._counter.no_padding()  # tokenizer.json pads to 128 by default
+            found = self._counter.encode_batch(list(texts), add_special_tokens=False)
+            return [len(e.ids) for e in found]
         encoded: Any = self.model.tokenizer(list(texts), add_special_tokens=False, verbose=False)
         return [len(ids) for ids in encoded["input_ids"]]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
+        if self.backend != "torch":
+            rows: list[list[float]] = self.onnx.encode(texts, self.batch_size).tolist()
+            return rows
         vectors = self.model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
         )

@@ -66,11 +66,10 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     skipped: list[IngestError] = field(default_factory=list)
     duplicates: list[Duplicate] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.updated or self.removed)
+        return bool(self.added or self.updated)
 
     @property
     def failed(self) -> bool:

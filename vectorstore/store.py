@@ -19,7 +19,11 @@ from vectorstore.documents import Article, Chunk, DocumentInfo
 ClientFactory = Callable[[], Any]
 # (article, its chunks, one vector per chunk, extra record metadata such as duplicate keys)
 ArticleWrite = tuple[Article, Sequence[Chunk], Sequence[Sequence[float]], dict[str, Any]]
+WRITE_BATCH = 1_000  # chunks per upsert (Chroma's limit is ~5,000)
 PENDING = "pending"  # the hash of a record whose chunks are being written
+
+
+_PAGE = 10_000  # rows per Chroma `get` when reading a whole collection
 
 
 @dataclass(frozen=True)
@@ -144,15 +148,22 @@ class ChromaStore:
                 raise ValueError(f"{article.doc_id}: one vector per chunk, at least one chunk")
         self._put_records(items, pending=True)
         ids: list[str] = []
+        embeddings: list[list[float]] = []
+        documents: list[str] = []
+        metadatas: list[dict[str, Any]] = []
         for article, chunks, vectors, _ in items:
             content_hash = article.content_hash
-            chunk_ids = [f"{c.chunk_id}@{content_hash}" for c in chunks]
-            ids.extend(chunk_ids)
+            ids.extend(f"{c.chunk_id}@{content_hash}" for c in chunks)
+            embeddings.extend(list(v) for v in vectors)
+            documents.extend(c.text for c in chunks)
+            metadatas.extend(_chunk_metadata(c, content_hash) for c in chunks)
+        for at in range(0, len(ids), WRITE_BATCH):  # one round trip per batch, not per article
+            part = slice(at, at + WRITE_BATCH)
             self.chunks.upsert(
-                ids=chunk_ids,
-                embeddings=[list(v) for v in vectors],
-                documents=[c.text for c in chunks],
-                metadatas=[_chunk_metadata(c, content_hash) for c in chunks],
+                ids=ids[part],
+                embeddings=embeddings[part],
+                documents=documents[part],
+                metadatas=metadatas[part],
             )
         doc_ids = [a.doc_id for a, *_ in items]
         present = self.chunks.get(where={"doc_id": {"$in": doc_ids}}, include=[])["ids"]
@@ -239,11 +250,17 @@ class ChromaStore:
 
     def all_chunks(self) -> list[Chunk]:
         """Every chunk, in article and position order (for the lexical index)."""
-        got = self.chunks.get(include=["documents", "metadatas"])
-        chunks = [
-            _chunk_from(text, meta)
-            for text, meta in zip(got["documents"], got["metadatas"], strict=True)
-        ]
+        chunks: list[Chunk] = []
+        offset = 0
+        while True:  # in pages: one `get` of ~100k rows exceeds SQLite's variable limit
+            got = self.chunks.get(include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+            chunks += [
+                _chunk_from(text, meta)
+                for text, meta in zip(got["documents"], got["metadatas"], strict=True)
+            ]
+            if len(got["ids"]) < _PAGE:
+                break
+            offset += _PAGE
         return sorted(chunks, key=lambda c: (c.doc_id, c.index))
 
     def dense_search(self, vector: Sequence[float], k: int) -> list[tuple[Chunk, float]]:
