@@ -1,4 +1,4 @@
-"""Rank fusion: combine rankings from different retrievers without comparing their scores."""
+"""Fusion: combine the result lists of several queries and retrievers into one ranking."""
 
 from __future__ import annotations
 
@@ -7,17 +7,23 @@ from typing import TypeVar
 
 K = TypeVar("K", bound=Hashable)
 
-RRF_K = 60
 
-
-def reciprocal_rank_fusion(
-    rankings: Sequence[Sequence[K]], weights: Sequence[float], k: int = RRF_K
+def score_fusion(
+    scored: Sequence[Sequence[tuple[K, float]]], weights: Sequence[float]
 ) -> list[tuple[K, float]]:
-    """Weighted RRF (Cormack et al. 2009): score = sum of weight / (k + rank)."""
-    if len(rankings) != len(weights):
-        raise ValueError("one weight per ranking")
-    scores: dict[K, float] = {}
-    for ranking, weight in zip(rankings, weights, strict=True):
-        for rank, key in enumerate(ranking, start=1):
-            scores[key] = scores.get(key, 0.0) + weight / (k + rank)
-    return sorted(scores.items(), key=lambda item: -item[1])
+    """Weighted sum of scores normalised by each list's best (CombSUM).
+
+    Unlike RRF, a key that one list ranks low adds little: with short lists (a small
+    collection, where every chunk matches some word) RRF lets a chunk that merely appears
+    in every list beat one that a single, more specific query ranks near the top.
+    """
+    if len(scored) != len(weights):
+        raise ValueError("one weight per list")
+    totals: dict[K, float] = {}
+    for items, weight in zip(scored, weights, strict=True):
+        top = max((s for _, s in items), default=0.0)
+        if top <= 0:
+            continue
+        for key, score in items:
+            totals[key] = totals.get(key, 0.0) + weight * max(score, 0.0) / top
+    return sorted(totals.items(), key=lambda item: -item[1])

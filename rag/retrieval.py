@@ -1,4 +1,4 @@
-"""Hybrid retrieval: Italian BM25 and dense vectors fused by weighted rank fusion.
+"""Hybrid retrieval: Italian BM25 and dense vectors fused by weighted score fusion.
 
 A conversation becomes weighted queries (the question itself, and the question
 with the previous user turn for follow-ups such as "e lui cosa ha detto?").
@@ -18,7 +18,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
 from rag.dates import DateHint, date_boost, in_range, question_dates
-from rag.fusion import reciprocal_rank_fusion
+from rag.fusion import score_fusion
 from rag.lexical import LexicalIndex, analyze
 from vectorstore.documents import Chunk
 from vectorstore.sentences import sentence_spans
@@ -152,27 +152,27 @@ def hybrid_search(
     dense_weight: float,
     dates: DateRange = (None, None),
 ) -> list[tuple[Chunk, float]]:
-    """The `k` best chunks by weighted RRF over BM25 and dense rankings of every query.
+    """The `k` best chunks by weighted score fusion of the BM25 (and dense) results of every
+    query (each list's scores normalised by its best).
 
     Only chunks of articles dated inside `dates` compete when a range is set; chunks
     of articles from the day, month or weekday the question names are boosted.
     """
-    rankings: list[list[str]] = []
+    lists: list[list[tuple[str, float]]] = []
     weights: list[float] = []
     by_id: dict[str, Chunk] = {}
     mask = corpus.mask(*dates)
     for query in queries:
         hits = corpus.search(analyze(query.text), candidates, mask)
-        lexical = [corpus.chunks[i] for i, _ in hits]
-        rankings.append([c.chunk_id for c in lexical])
+        lists.append([(corpus.chunks[i].chunk_id, score) for i, score in hits])
         weights.append(query.weight * (1.0 - dense_weight))
-        by_id.update((c.chunk_id, c) for c in lexical)
+        by_id.update((corpus.chunks[i].chunk_id, corpus.chunks[i]) for i, _ in hits)
         if dense is not None and dense_weight > 0:
-            near = [c for c, _ in dense(query.text, candidates) if in_range(c.date, *dates)]
-            rankings.append([c.chunk_id for c in near])
+            near = [(c, s) for c, s in dense(query.text, candidates) if in_range(c.date, *dates)]
+            lists.append([(c.chunk_id, s) for c, s in near])
             weights.append(query.weight * dense_weight)
-            by_id.update((c.chunk_id, c) for c in near)
-    fused = reciprocal_rank_fusion(rankings, weights)
+            by_id.update((c.chunk_id, c) for c, _ in near)
+    fused = score_fusion(lists, weights)
     hint = question_dates(queries[0].text) if queries else DateHint()
     if hint:
         fused = sorted(

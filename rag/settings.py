@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(1, ge=0, le=5, description="sentences shared by adjacent chunks")
     candidates: int = Field(20, ge=4, le=200, description="chunks each retriever proposes")
     dense_weight: float = Field(
-        0.0, ge=0.0, le=1.0, description="dense share in rank fusion (0: measured best)"
+        0.0, ge=0.0, le=1.0, description="dense share in score fusion (0: measured best)"
     )
     answer_sentences: int = Field(2, ge=1, le=3, description="most sentences in an answer")
     abstain_below: float = Field(

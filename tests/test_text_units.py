@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.citations import Citation, invalid_citations, is_verbatim
-from rag.fusion import reciprocal_rank_fusion
+from rag.fusion import score_fusion
 from rag.language import abstention_message, detect_language
 from rag.lexical import analyze
 from vectorstore.chunking import fit_sentences, pack_chunks, paragraph_starts, split_long_span
@@ -81,13 +81,17 @@ def test_fit_sentences_splits_only_what_is_too_long() -> None:
     assert len(spans) == 4
 
 
-def test_rrf_weights_and_ties() -> None:
-    fused = reciprocal_rank_fusion([["a", "b"], ["b", "c"]], [1.0, 1.0], k=60)
-    assert [key for key, _ in fused] == ["b", "a", "c"]
-    only_first = reciprocal_rank_fusion([["a", "b"], ["b", "a"]], [1.0, 0.0])
+def test_score_fusion_weights_normalised_scores() -> None:
+    fused = score_fusion([[("a", 10.0), ("b", 5.0)], [("b", 2.0), ("c", 1.0)]], [1.0, 1.0])
+    assert fused == [("b", 1.5), ("a", 1.0), ("c", 0.5)]
+    only_first = score_fusion([[("a", 2.0), ("b", 1.0)], [("b", 9.0), ("a", 1.0)]], [1.0, 0.0])
     assert [key for key, _ in only_first] == ["a", "b"]
+    # A key low in every list does not beat one a single list puts on top (unlike RRF).
+    lists = [[("x", 1.0), ("y", 0.1)], [("z", 1.0), ("y", 0.1)], [("w", 1.0), ("y", 0.1)]]
+    assert score_fusion(lists, [1.0, 1.0, 1.0])[-1][0] == "y"
+    assert score_fusion([[], [("a", 0.0)]], [1.0, 1.0]) == []
     with pytest.raises(ValueError):
-        reciprocal_rank_fusion([["a"]], [1.0, 2.0])
+        score_fusion([[("a", 1.0)]], [1.0, 2.0])
 
 
 def test_italian_analysis_stems_and_drops_stopwords() -> None:
