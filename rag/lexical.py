@@ -39,6 +39,7 @@ STOPWORDS = (
     | frozenset(_QUESTION_WORDS)
     | frozenset(_FUNCTION_WORDS)
 )
+PREFIX_CHARS = 5  # measured on SQuAD-it: 4, 5 and 6 within 0.5 pt, 5 best
 _WORD = re.compile(r"\w+", re.UNICODE)
 _local = threading.local()
 
@@ -75,6 +76,13 @@ def analyze(text: str) -> list[str]:
     words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and not w.isdigit()]
     words += [w for w in _WORD.findall(text) if w.isdigit()]  # years and numbers match exactly
     return _stem(words) if words else []
+
+
+def prefixes(text: str) -> list[str]:
+    """Word prefixes of PREFIX_CHARS letters without stopwords ("contribuirà", "contributi"
+    -> "contr"): they join forms that Snowball stems apart, as translations often produce."""
+    words = _WORD.findall(text.lower())
+    return [w if w.isdigit() else w[:PREFIX_CHARS] for w in words if w not in STOPWORDS]
 
 
 def idf(df: int, n: int) -> float:

@@ -105,6 +105,7 @@ def save_corpus(corpus: LexicalCorpus, folder: Path) -> None:
     (folder / "chunks.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     corpus.index.save(_made(folder / "chunks"))
     corpus.sentences.save(_made(folder / "sentences"))
+    corpus.prefixes.save(_made(folder / "prefixes"))
     lengths = np.array([len(p) for p in corpus.sentence_chunks], dtype=np.int64)
     flat = [p for positions in corpus.sentence_chunks for p in positions]
     np.save(folder / "sentence_chunk_counts.npy", lengths)
@@ -124,6 +125,7 @@ def load_corpus(folder: Path) -> LexicalCorpus:
         LexicalIndex.load(folder / "sentences"),
         [flat[a:b] for a, b in itertools.pairwise(bounds)],
         np.array([c.date or "" for c in chunks], dtype="U10"),
+        LexicalIndex.load(folder / "prefixes"),
     )
 
 

@@ -19,7 +19,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from rag.dates import DateHint, date_boost, in_range, question_dates
 from rag.fusion import score_fusion
-from rag.lexical import LexicalIndex, analyze
+from rag.lexical import LexicalIndex, analyze, prefixes
 from vectorstore.documents import Chunk
 from vectorstore.sentences import sentence_spans
 
@@ -30,6 +30,7 @@ ANSWER_WEIGHT = 0.3  # the question joined to the previous answer
 ELLIPTICAL_BOOST = 2.0  # both weigh more when the question leans on the conversation
 _MARKER = re.compile(r"\s*\[\d+\]")
 CHUNK_SHARE = 0.7  # the chunk's own BM25 against its best sentence's (measured: README)
+PREFIX_WEIGHT = 0.5  # the prefix index's share, added to the stemmed blend (measured)
 SEARCH_DEPTH = 50  # chunks (and 5x sentences) each index proposes before blending
 
 
@@ -87,6 +88,7 @@ class LexicalCorpus:
     sentences: LexicalIndex  # over unique sentences
     sentence_chunks: list[list[int]]  # sentence -> positions of the chunks holding it
     dates: np.ndarray  # ISO date of each chunk's article, "" when undated
+    prefixes: LexicalIndex  # over chunks (title + text), 5-letter word prefixes
 
     @classmethod
     def build(cls, chunks: list[Chunk]) -> LexicalCorpus:
@@ -108,6 +110,7 @@ class LexicalCorpus:
             LexicalIndex.from_tokens(sentence_tokens),
             sentence_chunks,
             np.array([c.date or "" for c in chunks], dtype="U10"),
+            LexicalIndex.from_tokens([prefixes(f"{c.title}\n{c.text}") for c in chunks]),
         )
 
     def mask(self, start: dt.date | None, end: dt.date | None) -> np.ndarray | None:
@@ -121,24 +124,27 @@ class LexicalCorpus:
             keep &= self.dates <= end.isoformat()
         return keep.astype(np.float32)
 
-    def search(
-        self, terms: Sequence[str], k: int, mask: np.ndarray | None = None
-    ) -> list[tuple[int, float]]:
-        """Chunk positions by chunk BM25 blended with their best sentence's BM25."""
+    def search(self, text: str, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Chunk positions by chunk BM25 blended with their best sentence's BM25, plus the
+        chunk's BM25 over word prefixes."""
+        terms = analyze(text)
         by_chunk = dict(self.index.search(terms, max(k, SEARCH_DEPTH), mask))
+        by_prefix = dict(self.prefixes.search(prefixes(text), max(k, SEARCH_DEPTH), mask))
         by_sentence: dict[int, float] = {}
         for sentence, score in self.sentences.search(terms, 5 * max(k, SEARCH_DEPTH)):
             for position in self.sentence_chunks[sentence]:
                 if mask is None or mask[position]:
                     by_sentence[position] = max(by_sentence.get(position, 0.0), score)
-        if not by_chunk and not by_sentence:
+        if not by_chunk and not by_sentence and not by_prefix:
             return []
         top_chunk = max(by_chunk.values(), default=0.0) or 1.0
         top_sentence = max(by_sentence.values(), default=0.0) or 1.0
+        top_prefix = max(by_prefix.values(), default=0.0) or 1.0
         blended = {
             p: CHUNK_SHARE * by_chunk.get(p, 0.0) / top_chunk
             + (1 - CHUNK_SHARE) * by_sentence.get(p, 0.0) / top_sentence
-            for p in by_chunk.keys() | by_sentence.keys()
+            + PREFIX_WEIGHT * by_prefix.get(p, 0.0) / top_prefix
+            for p in by_chunk.keys() | by_sentence.keys() | by_prefix.keys()
         }
         return sorted(blended.items(), key=lambda item: -item[1])[:k]
 
@@ -163,7 +169,7 @@ def hybrid_search(
     by_id: dict[str, Chunk] = {}
     mask = corpus.mask(*dates)
     for query in queries:
-        hits = corpus.search(analyze(query.text), candidates, mask)
+        hits = corpus.search(query.text, candidates, mask)
         lists.append([(corpus.chunks[i].chunk_id, score) for i, score in hits])
         weights.append(query.weight * (1.0 - dense_weight))
         by_id.update((corpus.chunks[i].chunk_id, corpus.chunks[i]) for i, _ in hits)

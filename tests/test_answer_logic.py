@@ -15,7 +15,7 @@ from rag.answer import (
     unknown_names,
 )
 from rag.answer_types import DATE, NUMBER, TIME, expected_type, has_type
-from rag.lexical import LexicalIndex
+from rag.lexical import LexicalIndex, analyze, prefixes
 from rag.retrieval import conversation_queries, is_elliptical
 from vectorstore.documents import Chunk
 
@@ -167,3 +167,9 @@ def test_the_asking_words_open_the_question() -> None:
     assert expected_type("Da quanti anni va avanti la guerra?") == NUMBER
     # "quando" in a later clause is not what is asked.
     assert expected_type("Quale leader ha detto che scatteranno quando finirà la guerra?") is None
+
+
+def test_prefixes_join_forms_that_stems_keep_apart() -> None:
+    assert prefixes("contribuirà") == prefixes("contributi") == ["contr"]
+    assert analyze("contribuirà") != analyze("contributi")
+    assert prefixes("Nel 2022 il Cremlino") == ["2022", "creml"]
