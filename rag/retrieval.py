@@ -55,10 +55,11 @@ def conversation_queries(question: str, history: Sequence[dict[str, str]]) -> li
     return queries
 
 
+# Pronouns and demonstratives that point back; not "le"/"gli"/"ne", which are mostly
+# articles or clitics ("le garanzie"), nor English "it"/"that".
 _ANAPHORA = re.compile(
     r"^(e|ed|anche|ma|and|also)\b|\b(lui|lei|loro|esso|essa|questo|questa|questi|queste|"
-    r"quello|quella|quelli|quelle|tale|tali|gli|le|ne|gliel\w*|he|she|they|it|this|that|"
-    r"these|those|him|her|them)\b",
+    r"quello|quella|quelli|quelle|gliel\w*|he|she|they|this|these|those|him|her|them)\b",
     re.IGNORECASE,
 )
 

@@ -140,6 +140,7 @@ def test_sentence_bm25_blends_into_the_score() -> None:
         ("Perché?", True),
         ("Chi è il portavoce del Cremlino?", False),
         ("Quante nazioni hanno promesso garanzie di sicurezza all'Ucraina?", False),
+        ("Quante nazioni hanno promesso le garanzie agli alleati?", False),
     ],
 )
 def test_is_elliptical(question: str, elliptical: bool) -> None:
