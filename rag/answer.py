@@ -182,20 +182,9 @@ def compose_answer(
     parts: list[str] = []
     for n, sentence in enumerate(picked, start=1):
         body = bodies[sentence.chunk.doc_id]
-        quote = body[sentence.start : sentence.end]
-        citations.append(
-            Citation(
-                n=n,
-                doc_id=sentence.chunk.doc_id,
-                title=sentence.chunk.title,
-                date=sentence.chunk.date,
-                source=sentence.chunk.source,
-                quote=quote,
-                start=sentence.start,
-                end=sentence.end,
-            )
-        )
-        parts.append(f"{quote} [{n}]")
+        citation = Citation.cut(n, sentence.chunk, body, sentence.start, sentence.end)
+        citations.append(citation)
+        parts.append(f"{citation.quote} [{n}]")
     if not citations:
         return Answer(
             answer=abstention_message(question), abstained=True, citations=[], sources=sources

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel
 
+from vectorstore.documents import Chunk
+
 
 class Citation(BaseModel):
     n: int
@@ -16,6 +18,21 @@ class Citation(BaseModel):
     quote: str
     start: int
     end: int
+
+    @classmethod
+    def cut(cls, n: int, chunk: Chunk, body: str, start: int, end: int) -> Citation:
+        """Citation `n` of `body[start:end]`, labelled with its chunk's article metadata:
+        the one place a quote is cut from an article body."""
+        return cls(
+            n=n,
+            doc_id=chunk.doc_id,
+            title=chunk.title,
+            date=chunk.date,
+            source=chunk.source,
+            quote=body[start:end],
+            start=start,
+            end=end,
+        )
 
 
 def is_verbatim(quote: str, body: str, start: int, end: int) -> bool:

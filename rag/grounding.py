@@ -251,20 +251,9 @@ class Grounder:
         for c in self.citations:
             if (c.doc_id, c.start, c.end) == (quote.chunk.doc_id, quote.start, quote.end):
                 return c.n
-        body = self.bodies[quote.chunk.doc_id]
         n = len(self.citations) + 1
-        self.citations.append(
-            Citation(
-                n=n,
-                doc_id=quote.chunk.doc_id,
-                title=quote.chunk.title,
-                date=quote.chunk.date,
-                source=quote.chunk.source,
-                quote=body[quote.start : quote.end],
-                start=quote.start,
-                end=quote.end,
-            )
-        )
+        body = self.bodies[quote.chunk.doc_id]
+        self.citations.append(Citation.cut(n, quote.chunk, body, quote.start, quote.end))
         return n
 
 
