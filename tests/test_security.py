@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,6 +21,9 @@ from tests.conftest import SEEDS, make_service
 from ui.format import format_answer
 from vectorstore.embeddings import LocalEmbedder
 from vectorstore.loaders import parse_article
+
+if TYPE_CHECKING:
+    from tests.fake_llm import FakeLLM
 
 pytestmark = pytest.mark.integration
 
@@ -231,24 +235,32 @@ PLANTED_LLM = (
 )
 
 
+def llm_service_with_planted(tmp_path: Path, embedder: LocalEmbedder, fake: FakeLLM) -> NewsQA:
+    """A service answering through the scripted LLM server `fake`, over the seeds plus the
+    planted article."""
+    from rag.llm import answerer_from_settings
+
+    settings = load_settings(
+        data_dir=tmp_path / "data", llm_base_url=fake.base_url, llm_model="scripted",
+        llm_api_key="sk-test", llm_timeout=5.0,
+    )  # fmt: skip
+    store = make_service(tmp_path / "data", embedder).store
+    svc = NewsQA(
+        settings, store, embedder, answerer_from_settings(settings, embedder.embed_documents)
+    )
+    svc.ingest([SEEDS])
+    svc.ingest_articles([parse_article(PLANTED_LLM, "planted.txt", "planted")])
+    return svc
+
+
 def test_llm_mode_delimits_a_planted_article_as_data(
     tmp_path: Path, embedder: LocalEmbedder
 ) -> None:
-    from rag.llm import answerer_from_settings
     from tests.fake_llm import FakeLLM, Reply, sources
 
     fake = FakeLLM().start()
     try:
-        settings = load_settings(
-            data_dir=tmp_path / "data", llm_base_url=fake.base_url, llm_model="scripted",
-            llm_api_key="sk-test", llm_timeout=5.0,
-        )  # fmt: skip
-        store = make_service(tmp_path / "data", embedder).store
-        svc = NewsQA(
-            settings, store, embedder, answerer_from_settings(settings, embedder.embed_documents)
-        )
-        svc.ingest([SEEDS])
-        svc.ingest_articles([parse_article(PLANTED_LLM, "planted.txt", "planted")])
+        svc = llm_service_with_planted(tmp_path, embedder, fake)
         fake.reply = Reply("HACKED")  # a model that obeyed the planted instruction
         answer = svc.ask("Chi è il portavoce del Cremlino?")
 
@@ -275,20 +287,12 @@ def test_llm_mode_delimits_a_planted_article_as_data(
 def test_llm_mode_does_not_show_what_an_obedient_model_says(
     tmp_path: Path, embedder: LocalEmbedder
 ) -> None:
-    from rag.llm import answerer_from_settings
     from tests.fake_llm import FakeLLM, Reply
 
     fake = FakeLLM().start()
     try:
-        settings = load_settings(
-            data_dir=tmp_path / "data", llm_base_url=fake.base_url, llm_model="scripted",
-            llm_api_key="sk-test", llm_timeout=5.0,
-        )  # fmt: skip
-        store = make_service(tmp_path / "data", embedder).store
-        answerer = answerer_from_settings(settings, embedder.embed_documents)
-        svc = NewsQA(settings, store, embedder, answerer)
-        svc.ingest([SEEDS])
-        svc.ingest_articles([parse_article(PLANTED_LLM, "planted.txt", "planted")])
+        svc = llm_service_with_planted(tmp_path, embedder, fake)
+        store = svc.store
         fake.reply = Reply("HACKED")
         question = "Chi è il portavoce del Cremlino?"
         got = svc.ask(question)
