@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from rag import __version__
 from rag.answer import Answer
-from rag.documents_api import router as documents_router
 from rag.errors import InputError, NewsragError
 from rag.security import Unauthorized, require_api_key
 from rag.service import NewsQA
@@ -124,14 +123,14 @@ def create_app(service: NewsQA, with_ui: bool = True) -> FastAPI:
     def healthz(svc: ServiceDep) -> dict[str, Any]:
         return svc.health()
 
-    app.include_router(documents_router)
+    from rag import documents_api, openai_api, stream_api  # they import this module
+
+    app.include_router(documents_api.router)
 
     @app.post("/api/v1/ask", response_model=AnswerWithNotice, tags=["questions"])
     def ask(body: AskRequest, svc: ServiceDep) -> Answer:
         """Answer a question about the articles, with citations to verbatim quotes."""
         return svc.ask(body.question, **ask_arguments(body))
-
-    from rag import openai_api, stream_api  # route modules import this one: imported here
 
     app.include_router(stream_api.router)
     app.include_router(openai_api.router)

@@ -10,23 +10,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Path, Request, UploadFile
+from fastapi import APIRouter, File, Path, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from rag.service import NewsQA
+from rag.api import ServiceDep
 
 DOC_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$"
 MULTIPART_OVERHEAD = 64 * 1024  # headers and boundaries around the file in a multipart body
 STATUS_FOR_KIND = {"too_large": 413, "unsupported_type": 415}
 
 
-def _service(request: Request) -> NewsQA:
-    service: NewsQA = request.app.state.service
-    return service
-
-
-ServiceDep = Annotated[NewsQA, Depends(_service)]
 DocIdPath = Annotated[str, Path(pattern=DOC_ID, description="an article id")]
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
