@@ -46,12 +46,12 @@ TUTORIAL_SAMPLE = 400  # articles the tutorial pipeline is built from at the 100
 
 
 def generated_articles(target_chunks: int, seed: int = 0) -> list[Article]:
-    """Articles of 6-14 SQuAD-it sentences in random order (~2.5 chunks each)."""
+    """Articles of 6-14 SQuAD-it sentences in random order (~3.5 chunks each)."""
     bodies = [a.body for a in squad_set().articles]
     sentences = [b[s:e] for b in bodies for s, e in sentence_spans(b) if e - s > 40]
     rng = random.Random(seed)
     articles = []
-    for i in range(int(target_chunks / 2.5)):
+    for i in range(int(target_chunks / 3.5)):
         body = " ".join(rng.sample(sentences, rng.randint(6, 14)))
         day = dt.date(2025, 1, 1) + dt.timedelta(days=i % 365)
         articles.append(Article(f"gen-{i:06d}", f"Articolo {i}", day.isoformat(), "gen", body))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +29,7 @@ from rag.answer_types import expected_type
 from rag.citations import invalid_citations
 from rag.errors import InputError, NewsragError, StoreError
 from rag.lexical_store import forget, load_or_build
+from rag.passages import passages
 from rag.retrieval import (
     DateRange,
     LexicalCorpus,
@@ -250,17 +251,34 @@ class NewsQA:
         corpus: LexicalCorpus | None = None,
         dates: DateRange = (None, None),
     ) -> list[tuple[Chunk, float]]:
-        """The `k` best chunks for a question in its conversation, within `dates` if set."""
+        """The `k` best passages for a question in its conversation, within `dates` if set:
+        the best chunks, each widened with its neighbouring sentences (rag.passages)."""
+        return self._search(question, history, k, corpus, dates)[0]
+
+    def _search(
+        self,
+        question: str,
+        history: Sequence[Mapping[str, str]],
+        k: int,
+        corpus: LexicalCorpus | None,
+        dates: DateRange,
+    ) -> tuple[list[tuple[Chunk, float]], dict[str, str]]:
+        """The passages and the bodies of their articles, read once for both."""
         s = self.settings
-        return hybrid_search(
+        ranked = hybrid_search(
             conversation_queries(question, [dict(m) for m in history]),
             corpus or self._lexical(),
             self._dense,
-            k,
+            2 * k,  # spare chunks for those a better passage already shows
             s.candidates,
             s.dense_weight,
             dates,
         )
+        bodies = self._bodies({c.doc_id for c, _ in ranked})
+        return passages(ranked, bodies, k), bodies
+
+    def _bodies(self, doc_ids: Iterable[str]) -> dict[str, str]:
+        return {d: a.article.body for d, a in self.store.get_articles(sorted(doc_ids)).items()}
 
     def as_retriever(self, k: int = 4) -> NewsRetriever:
         return NewsRetriever(search=lambda q, n: self.search(q, (), n), k=k)
@@ -269,14 +287,15 @@ class NewsQA:
     def _retrieve(self, request: dict[str, Any]) -> dict[str, Any]:
         k = max(request["top_k"], ANSWER_CHUNKS)
         corpus = self._lexical()
-        ranked = self.search(
+        ranked, bodies = self._search(
             request["question"],
             request["history"],
             k,
             corpus,
             (request["date_from"], request["date_to"]),
         )
-        return {**request, "corpus": corpus, "documents": [to_document(c, s) for c, s in ranked]}
+        documents = [to_document(c, s) for c, s in ranked]
+        return {**request, "corpus": corpus, "documents": documents, "bodies": bodies}
 
     def _answer(self, state: dict[str, Any]) -> Answer:
         ranked = [(from_document(d), float(d.metadata["score"])) for d in state["documents"]]
@@ -299,8 +318,7 @@ class NewsQA:
                 self.settings.abstain_below,
             )
         )
-        doc_ids = sorted({p.chunk.doc_id for p in picked})
-        bodies = {d: a.article.body for d, a in self.store.get_articles(doc_ids).items()}
+        bodies = self._bodies_for(state, {p.chunk.doc_id for p in picked})
         answer = compose_answer(state["question"], picked, ranked, bodies, state["top_k"])
         if invalid_citations(answer.citations, bodies):
             raise NewsragError("a citation did not match its article; the answer was withheld")
@@ -316,11 +334,18 @@ class NewsQA:
                 ranked=ranked,
                 top_k=state["top_k"],
                 extractive=lambda: self._answer(state),
-                bodies=lambda ids: {
-                    d: a.article.body for d, a in self.store.get_articles(list(ids)).items()
-                },
+                bodies=lambda ids: self._bodies_for(state, ids),
                 idf=state["corpus"].index.idf,
             )
+        )
+
+    def _bodies_for(self, state: dict[str, Any], doc_ids: Iterable[str]) -> dict[str, str]:
+        """Bodies of `doc_ids`, as read with the evidence (its offsets refer to them)."""
+        known: dict[str, str] = state.get("bodies", {})
+        wanted = set(doc_ids)
+        missing = wanted - known.keys()
+        return {d: known[d] for d in wanted & known.keys()} | (
+            self._bodies(missing) if missing else {}
         )
 
     def _respond(self, state: dict[str, Any]) -> Answer:

@@ -3,6 +3,7 @@ that are verbatim at their offsets on every path."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -62,8 +63,11 @@ def test_follow_up_uses_the_conversation(seeded: NewsQA) -> None:
 
 
 def test_top_k_bounds_the_sources(seeded: NewsQA) -> None:
-    assert len(seeded.ask("Cosa ha detto Macron?", top_k=1).sources) == 1
-    assert len(seeded.ask("Cosa ha detto Macron?", top_k=3).sources) == 3
+    question = "Quali garanzie di sicurezza per l'Ucraina?"
+    assert len(seeded.ask(question, top_k=1).sources) == 1
+    assert len(seeded.ask(question, top_k=3).sources) == 3
+    # Fewer when the matching chunks all lie in one passage: sources never repeat it.
+    assert len(seeded.ask("Cosa ha detto Macron?", top_k=3).sources) == 1
 
 
 def test_every_seeds_question_cites_verbatim(seeded: NewsQA) -> None:
@@ -97,3 +101,20 @@ def test_dense_fusion_path(seeds_data_dir: Path, seeded: NewsQA, embedder: Local
     answer = hybrid.ask("Chi è il portavoce del Cremlino?")
     assert "Peskov" in answer.answer
     assert_citations_verbatim(hybrid, answer)
+
+
+def test_sources_are_retrieved_chunks_widened_into_passages(seeded: NewsQA) -> None:
+    """Small-to-big: each source holds a stored chunk whole, grown with its neighbouring
+    sentences up to 1,500 characters, and no two sources repeat the same passage."""
+    answer = seeded.ask("Cosa ha detto Peskov sulle garanzie di sicurezza?")
+    assert_citations_verbatim(seeded, answer)
+    chunks = seeded.store.all_chunks()
+    longest_chunk = max(len(c.text) for c in chunks)
+    for s in answer.sources:
+        held = [c for c in chunks if c.doc_id == s.doc_id and s.start <= c.start and c.end <= s.end]
+        assert held, s
+    # The best passage grew freely; later ones stop where an earlier one begins.
+    assert 1500 - longest_chunk < len(answer.sources[0].text) <= 1500
+    for a, b in itertools.combinations(answer.sources, 2):
+        shared = min(a.end, b.end) - max(a.start, b.start) if a.doc_id == b.doc_id else 0
+        assert shared < longest_chunk / 2, (a, b)
