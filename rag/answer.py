@@ -25,7 +25,7 @@ SOURCE_MAX_CHARS = 1500
 MIN_ANSWER_WORDS = 4  # shorter "sentences" are fragments, not answers
 _SENTENCE_END = tuple(".!?…»”\"')")  # a line without one is a heading, not an answer
 RANK_PRIOR = 0.05  # ties go to the better-retrieved chunk
-FOLLOW_RATIO = 0.75  # a further sentence must score this close to the best one
+FOLLOW_RATIO = 0.8  # a further sentence must score this close to the best one (measured)
 HISTORY_TERM_WEIGHT = 0.3
 BM25_SHARE = 0.3  # sentence BM25 against term coverage in sentence scores (measured)
 
