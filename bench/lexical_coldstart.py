@@ -72,7 +72,7 @@ def make_article(
 
 
 def open_store(data_dir: Path) -> ChromaStore:
-    from rag.service import chroma_client
+    from vectorstore.clients import chroma_client
 
     return ChromaStore(lambda: chroma_client(data_dir), "bench-random-vectors")
 

@@ -28,8 +28,9 @@ import psutil
 
 from eval.baselines import TutorialBaseline, tutorial_chunks
 from eval.datasets import load_set, squad_set
-from rag.service import NewsQA, chroma_client
+from rag.service import NewsQA
 from rag.settings import load_settings
+from vectorstore.clients import chroma_client
 from vectorstore.documents import Article
 from vectorstore.sentences import sentence_spans
 

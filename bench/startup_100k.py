@@ -19,7 +19,7 @@ import psutil
 
 from bench.run import generated_articles
 from rag.retrieval import LexicalCorpus
-from rag.service import chroma_client
+from vectorstore.clients import chroma_client
 from vectorstore.embeddings import LocalEmbedder, bundled_model_path
 from vectorstore.ingest import chunk_article
 from vectorstore.store import ChromaStore

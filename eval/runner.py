@@ -180,7 +180,7 @@ def build_baselines(service: NewsQA, evalset: EvalSet) -> dict[str, Callable[[Ev
     """The three baselines over the set's corpus (or the store's articles), built now."""
     from langchain_huggingface import HuggingFaceEmbeddings
 
-    from rag.service import chroma_client
+    from vectorstore.clients import chroma_client
 
     articles = evalset.articles or [a.article for a in service.store.get_articles().values()]
     chunks = make_tutorial_chunks(articles)

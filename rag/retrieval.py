@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +17,10 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
-from rag.dates import DateHint, date_boost, in_range, question_dates
+from rag.dates import date_boost, in_range, question_dates
 from rag.fusion import score_fusion
 from rag.lexical import LexicalIndex, analyze, prefixes
+from rag.rerank import Candidate, LinearModel, rerank_scores
 from vectorstore.documents import Chunk
 from vectorstore.sentences import sentence_spans
 
@@ -32,6 +33,7 @@ _MARKER = re.compile(r"\s*\[\d+\]")
 CHUNK_SHARE = 0.7  # the chunk's own BM25 against its best sentence's (measured: README)
 PREFIX_WEIGHT = 0.5  # the prefix index's share, added to the stemmed blend (measured)
 SEARCH_DEPTH = 50  # chunks (and 5x sentences) each index proposes before blending
+RERANK_DEPTH = 30  # fused candidates the re-ranker re-scores
 
 
 @dataclass(frozen=True)
@@ -125,9 +127,11 @@ class LexicalCorpus:
             keep &= self.dates <= end.isoformat()
         return keep.astype(np.float32)
 
-    def search(self, text: str, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """Chunk positions by chunk BM25 blended with their best sentence's BM25, plus the
-        chunk's BM25 over word prefixes."""
+    def scores(
+        self, text: str, k: int, mask: np.ndarray | None = None
+    ) -> dict[int, tuple[float, float, float]]:
+        """Chunk positions matching `text`, each with its chunk BM25, its best sentence's
+        BM25 and its prefix BM25, each over the best of its kind (0 where it did not match)."""
         terms = analyze(text)
         by_chunk = dict(self.index.search(terms, max(k, SEARCH_DEPTH), mask))
         by_prefix = dict(self.prefixes.search(prefixes(text), max(k, SEARCH_DEPTH), mask))
@@ -136,18 +140,79 @@ class LexicalCorpus:
             for position in self.sentence_chunks[sentence]:
                 if mask is None or mask[position]:
                     by_sentence[position] = max(by_sentence.get(position, 0.0), score)
-        if not by_chunk and not by_sentence and not by_prefix:
-            return []
         top_chunk = max(by_chunk.values(), default=0.0) or 1.0
         top_sentence = max(by_sentence.values(), default=0.0) or 1.0
         top_prefix = max(by_prefix.values(), default=0.0) or 1.0
-        blended = {
-            p: CHUNK_SHARE * by_chunk.get(p, 0.0) / top_chunk
-            + (1 - CHUNK_SHARE) * by_sentence.get(p, 0.0) / top_sentence
-            + PREFIX_WEIGHT * by_prefix.get(p, 0.0) / top_prefix
+        return {
+            p: (
+                by_chunk.get(p, 0.0) / top_chunk,
+                by_sentence.get(p, 0.0) / top_sentence,
+                by_prefix.get(p, 0.0) / top_prefix,
+            )
             for p in by_chunk.keys() | by_sentence.keys() | by_prefix.keys()
         }
-        return sorted(blended.items(), key=lambda item: -item[1])[:k]
+
+    def search(self, text: str, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Chunk positions by chunk BM25 blended with their best sentence's BM25, plus the
+        chunk's BM25 over word prefixes."""
+        return top_blended(self.scores(text, k, mask), k)
+
+
+def top_blended(parts: Mapping[int, tuple[float, float, float]], k: int) -> list[tuple[int, float]]:
+    """The `k` best positions by CHUNK_SHARE of chunk BM25, the rest of sentence BM25, and
+    PREFIX_WEIGHT of prefix BM25."""
+    blended = {
+        p: CHUNK_SHARE * chunk + (1 - CHUNK_SHARE) * sentence + PREFIX_WEIGHT * prefix
+        for p, (chunk, sentence, prefix) in parts.items()
+    }
+    return sorted(blended.items(), key=lambda item: -item[1])[:k]
+
+
+@dataclass
+class FirstStage:
+    """The fused candidates of every query, and the main question's BM25 parts."""
+
+    fused: list[tuple[Chunk, float]]
+    parts: dict[str, tuple[float, float, float]]  # chunk id -> LexicalCorpus.scores parts
+
+    def candidates(self, depth: int) -> list[Candidate]:
+        return [
+            Candidate(c.title, c.text, score, *self.parts.get(c.chunk_id, (0.0, 0.0, 0.0)))
+            for c, score in self.fused[:depth]
+        ]
+
+
+def first_stage(
+    queries: Sequence[Query],
+    corpus: LexicalCorpus,
+    dense: DenseSearch | None,
+    candidates: int,
+    dense_weight: float,
+    dates: DateRange = (None, None),
+) -> FirstStage:
+    """Weighted score fusion of the BM25 (and dense) results of every query (each list's
+    scores normalised by its best). Only chunks of articles dated inside `dates` compete
+    when a range is set."""
+    lists: list[list[tuple[str, float]]] = []
+    weights: list[float] = []
+    by_id: dict[str, Chunk] = {}
+    main: dict[str, tuple[float, float, float]] = {}
+    mask = corpus.mask(*dates)
+    for n, query in enumerate(queries):
+        parts = corpus.scores(query.text, candidates, mask)
+        hits = top_blended(parts, candidates)
+        if n == 0:
+            main = {corpus.chunks[p].chunk_id: parts[p] for p in parts}
+        lists.append([(corpus.chunks[i].chunk_id, score) for i, score in hits])
+        weights.append(query.weight * (1.0 - dense_weight))
+        by_id.update((corpus.chunks[i].chunk_id, corpus.chunks[i]) for i, _ in hits)
+        if dense is not None and dense_weight > 0:
+            near = [(c, s) for c, s in dense(query.text, candidates) if in_range(c.date, *dates)]
+            lists.append([(c.chunk_id, s) for c, s in near])
+            weights.append(query.weight * dense_weight)
+            by_id.update((c.chunk_id, c) for c, _ in near)
+    fused = [(by_id[key], score) for key, score in score_fusion(lists, weights)]
+    return FirstStage(fused, main)
 
 
 def hybrid_search(
@@ -158,35 +223,32 @@ def hybrid_search(
     candidates: int,
     dense_weight: float,
     dates: DateRange = (None, None),
+    reranker: LinearModel | None = None,
+    term_weights: Mapping[str, float] | None = None,
 ) -> list[tuple[Chunk, float]]:
-    """The `k` best chunks by weighted score fusion of the BM25 (and dense) results of every
-    query (each list's scores normalised by its best).
-
-    Only chunks of articles dated inside `dates` compete when a range is set; chunks
-    of articles from the day, month or weekday the question names are boosted.
-    """
-    lists: list[list[tuple[str, float]]] = []
-    weights: list[float] = []
-    by_id: dict[str, Chunk] = {}
-    mask = corpus.mask(*dates)
-    for query in queries:
-        hits = corpus.search(query.text, candidates, mask)
-        lists.append([(corpus.chunks[i].chunk_id, score) for i, score in hits])
-        weights.append(query.weight * (1.0 - dense_weight))
-        by_id.update((corpus.chunks[i].chunk_id, corpus.chunks[i]) for i, _ in hits)
-        if dense is not None and dense_weight > 0:
-            near = [(c, s) for c, s in dense(query.text, candidates) if in_range(c.date, *dates)]
-            lists.append([(c.chunk_id, s) for c, s in near])
-            weights.append(query.weight * dense_weight)
-            by_id.update((c.chunk_id, c) for c, _ in near)
-    fused = score_fusion(lists, weights)
-    hint = question_dates(queries[0].text) if queries else DateHint()
+    """The `k` best chunks: the first stage's fused candidates, the best RERANK_DEPTH of
+    them re-scored by `reranker` if given (against the question's `term_weights`, by
+    default its terms' IDF), and those of articles from the day, month or weekday the
+    question names boosted."""
+    stage = first_stage(queries, corpus, dense, candidates, dense_weight, dates)
+    ranked = stage.fused
+    question = queries[0].text if queries else ""
+    if reranker is not None and ranked:
+        if term_weights is None:
+            term_weights = {t: corpus.index.idf(t) for t in analyze(question)}
+        pool = stage.candidates(RERANK_DEPTH)
+        scores = rerank_scores(question, term_weights, pool, reranker)
+        ranked = sorted(
+            ((c, s) for (c, _), s in zip(ranked, scores, strict=False)),
+            key=lambda item: -item[1],
+        ) + [(c, 0.0) for c, _ in ranked[len(pool) :]]
+    hint = question_dates(question)
     if hint:
-        fused = sorted(
-            ((key, score * (1 + date_boost(hint, by_id[key].date))) for key, score in fused),
+        ranked = sorted(
+            ((c, score * (1 + date_boost(hint, c.date))) for c, score in ranked),
             key=lambda item: -item[1],
         )
-    return [(by_id[key], score) for key, score in fused[:k]]
+    return ranked[:k]
 
 
 def to_document(chunk: Chunk, score: float) -> Document:

@@ -12,7 +12,6 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
@@ -27,9 +26,10 @@ from rag.answer import (
 )
 from rag.answer_types import expected_type
 from rag.citations import invalid_citations
-from rag.errors import InputError, NewsragError, StoreError
+from rag.errors import InputError, NewsragError
 from rag.lexical_store import forget, load_or_build
 from rag.passages import passages
+from rag.rerank import shipped_model
 from rag.retrieval import (
     DateRange,
     LexicalCorpus,
@@ -41,6 +41,7 @@ from rag.retrieval import (
 )
 from rag.settings import Settings
 from rag.streaming import Answerer, Evidence, ExtractiveAnswerer, StreamEvent, final_answer
+from vectorstore.clients import client_factory
 from vectorstore.documents import Article, Chunk, DocumentInfo
 from vectorstore.embeddings import LocalEmbedder, bundled_model_path, check_model_folder
 from vectorstore.ingest import (
@@ -53,50 +54,6 @@ from vectorstore.ingest import (
 from vectorstore.store import ChromaStore
 
 ANSWER_CHUNKS = 4  # chunks whose sentences compete for the answer
-
-
-def chroma_client(data_dir: Path) -> Any:
-    """An embedded, persistent Chroma client with telemetry off."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(
-        path=str(data_dir / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
-    )
-
-
-def chroma_http_client(url: str) -> Any:
-    """A client of a Chroma server (`chroma run`, or a distributed deployment's frontend)."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    host, port, ssl = parse_chroma_url(url)
-    try:
-        return chromadb.HttpClient(
-            host=host, port=port, ssl=ssl, settings=ChromaSettings(anonymized_telemetry=False)
-        )
-    except Exception as exc:  # connection refused, DNS, TLS: all mean "not reachable"
-        raise StoreError(
-            f"cannot reach the Chroma server at {url} ({exc.__class__.__name__}): start it "
-            "with `chroma run --path DIR --port PORT`, or unset NEWSRAG_CHROMA_URL to use "
-            "the embedded store"
-        ) from None
-
-
-def parse_chroma_url(url: str) -> tuple[str, int, bool]:
-    """(host, port, ssl) of `http[s]://host[:port]`; the port defaults to 8000 (443 for TLS)."""
-    parts = urlsplit(url)
-    ssl = parts.scheme == "https"
-    return parts.hostname or "localhost", parts.port or (443 if ssl else 8000), ssl
-
-
-def client_factory(settings: Settings) -> Callable[[], Any]:
-    """How the store reaches Chroma: a server when NEWSRAG_CHROMA_URL is set, else embedded."""
-    url, data_dir = settings.chroma_url, settings.data_dir
-    if url:
-        return lambda: chroma_http_client(url)
-    return lambda: chroma_client(data_dir)
 
 
 class NewsQA:
@@ -265,14 +222,17 @@ class NewsQA:
     ) -> tuple[list[tuple[Chunk, float]], dict[str, str]]:
         """The passages and the bodies of their articles, read once for both."""
         s = self.settings
+        corpus = corpus or self._lexical()
         ranked = hybrid_search(
             conversation_queries(question, [dict(m) for m in history]),
-            corpus or self._lexical(),
+            corpus,
             self._dense,
             2 * k,  # spare chunks for those a better passage already shows
             s.candidates,
             s.dense_weight,
             dates,
+            shipped_model() if s.rerank else None,
+            question_terms(question, history, corpus.index),
         )
         bodies = self._bodies({c.doc_id for c, _ in ranked})
         return passages(ranked, bodies, k), bodies

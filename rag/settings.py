@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     dense_weight: float = Field(
         0.0, ge=0.0, le=1.0, description="dense share in score fusion (0: measured best)"
     )
+    rerank: bool = Field(True, description="re-rank candidates with the learned linear model")
     answer_sentences: int = Field(2, ge=1, le=3, description="most sentences in an answer")
     abstain_below: float = Field(
         0.1, ge=0.0, le=1.0, description="least evidence coverage needed to answer"

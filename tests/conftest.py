@@ -19,8 +19,9 @@ import httpx
 import pytest
 import uvicorn
 
-from rag.service import NewsQA, chroma_client, client_factory
+from rag.service import NewsQA
 from rag.settings import Settings, load_settings
+from vectorstore.clients import chroma_client, client_factory
 from vectorstore.embeddings import LocalEmbedder, bundled_model_path
 from vectorstore.store import ChromaStore
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from rag.errors import StoreError
-from rag.service import NewsQA, chroma_client
+from rag.service import NewsQA
 from tests.conftest import SEED_FILES, SEEDS
+from vectorstore.clients import chroma_client
 from vectorstore.embeddings import LocalEmbedder
 from vectorstore.store import ChromaStore
 

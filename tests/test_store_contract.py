@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 
 from rag.api import create_app
 from rag.errors import StoreError
-from rag.service import NewsQA, client_factory, parse_chroma_url
+from rag.service import NewsQA
 from tests.conftest import KREMLIN_DOC, SEED_FILES, SEEDS
+from vectorstore.clients import client_factory, parse_chroma_url
 from vectorstore.documents import Article, Chunk
 from vectorstore.store import ChromaStore
 

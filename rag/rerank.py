@@ -1,0 +1,157 @@
+"""A learned re-ranker: a linear model over lexical features of each candidate chunk.
+
+BM25 alone cannot tell a chunk that has the question's words scattered across it
+from one that has them together in one sentence, next to each other, in the same
+order, or in its title. Fourteen such features are weighed by a pairwise logistic
+regression fitted on the SQuAD-it dev half (`python -m eval.fit_reranker`, which
+writes `rag/reranker.json` with its cross-validated figures; README). Pure functions:
+the candidate's text and scores come in, scores go out.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from rag.answer_types import expected_type, has_type
+from rag.lexical import analyze, prefixes
+from vectorstore.sentences import sentence_spans
+
+WEIGHTS_FILE = Path(__file__).with_name("reranker.json")
+FEATURES = (
+    "fused",  # the first stage's fused score, over the best candidate's
+    "chunk_bm25",  # the chunk's BM25 for the question, over the best
+    "sentence_bm25",  # its best sentence's BM25, over the best
+    "prefix_bm25",  # BM25 over 5-letter word prefixes, over the best
+    "inverse_rank",
+    "log_rank",
+    "coverage",  # IDF-weighted share of the question's terms in the chunk
+    "sentence_coverage",  # ... in its best sentence
+    "pair_coverage",  # ... in its best sentence and half of the next
+    "prefix_coverage",  # share of the question's word prefixes in one sentence
+    "trigrams",  # share of the question's word trigrams (stopwords kept) in the chunk
+    "title",  # IDF-weighted share of the question's terms in the title
+    "answer_type",  # the best sentence holds a date/number when one is asked for
+)
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One chunk proposed by the first stage, with its scores there (each over the best)."""
+
+    title: str
+    text: str
+    fused: float
+    chunk_bm25: float
+    sentence_bm25: float
+    prefix_bm25: float
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """Standardise each feature, then a weighted sum (what eval.fit_reranker fits)."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+
+    def score(self, rows: np.ndarray) -> np.ndarray:
+        return np.asarray(((rows - self.mean) / self.scale) @ self.weights)
+
+    def to_json(self, **about: object) -> str:
+        return json.dumps(
+            {
+                "features": list(self.features),
+                "mean": self.mean.round(6).tolist(),
+                "scale": self.scale.round(6).tolist(),
+                "weights": self.weights.round(6).tolist(),
+                **about,
+            },
+            indent=1,
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> LinearModel:
+        raw = json.loads(text)
+        if tuple(raw["features"]) != FEATURES:
+            raise ValueError(f"re-ranker weights are for other features: {raw['features']}")
+        return cls(
+            FEATURES, np.array(raw["mean"]), np.array(raw["scale"]), np.array(raw["weights"])
+        )
+
+
+@cache
+def shipped_model() -> LinearModel:
+    """The weights fitted on the SQuAD-it dev half and shipped with the package."""
+    return LinearModel.from_json(WEIGHTS_FILE.read_text(encoding="utf-8"))
+
+
+def _trigrams(text: str) -> set[tuple[str, ...]]:
+    words = _WORD.findall(text.lower())
+    return set(zip(words, words[1:], words[2:], strict=False))
+
+
+def features(
+    question: str, weights: Mapping[str, float], candidates: Sequence[Candidate]
+) -> np.ndarray:
+    """One row of FEATURES per candidate (in first-stage order); `weights` are the IDF
+    weights of the question's terms (rag.answer.question_terms)."""
+    total = sum(weights.values()) or 1.0
+    question_prefixes = set(prefixes(question))
+    question_trigrams = list(_trigrams(question))
+    kind = expected_type(question)
+    top_fused = max((c.fused for c in candidates), default=0.0) or 1.0
+    rows = []
+    for rank, c in enumerate(candidates, start=1):
+        sentences = [c.text[s:e] for s, e in sentence_spans(c.text)] or [c.text]
+        tokens = [set(analyze(s)) for s in sentences]
+        covered = [sum(w for t, w in weights.items() if t in ts) / total for ts in tokens]
+        best = int(np.argmax(covered))
+        pair = max([a + 0.5 * b for a, b in itertools.pairwise(covered)] or covered)
+        chunk_terms = set().union(*tokens)
+        chunk_trigrams = _trigrams(c.text)
+        title_terms = set(analyze(c.title))
+        shared_prefixes = [len(question_prefixes.intersection(prefixes(s))) for s in sentences]
+        rows.append(
+            [
+                c.fused / top_fused,
+                c.chunk_bm25,
+                c.sentence_bm25,
+                c.prefix_bm25,
+                1.0 / rank,
+                math.log(rank),
+                sum(w for t, w in weights.items() if t in chunk_terms) / total,
+                covered[best],
+                pair,
+                max(shared_prefixes) / max(1, len(question_prefixes)),
+                sum(1 for g in question_trigrams if g in chunk_trigrams)
+                / max(1, len(question_trigrams)),
+                sum(w for t, w in weights.items() if t in title_terms) / total,
+                float(has_type(sentences[best], kind)),
+            ]
+        )
+    return np.array(rows, dtype=float).reshape(len(candidates), len(FEATURES))
+
+
+def rerank_scores(
+    question: str,
+    weights: Mapping[str, float],
+    candidates: Sequence[Candidate],
+    model: LinearModel,
+) -> list[float]:
+    """A score in (0, 1) per candidate (the model's logistic): higher is better."""
+    if not candidates:
+        return []
+    linear = model.score(features(question, weights, candidates))
+    return [float(s) for s in 1.0 / (1.0 + np.exp(-np.clip(linear, -30, 30)))]
