@@ -28,7 +28,7 @@ from rag.lexical import analyze
 from rag.service import NewsQA
 
 SYSTEM_LABELS = {
-    "newsrag": "newsrag (stemmed BM25, sentence chunks, extractive)",
+    "newsrag": "newsrag (stemmed BM25 + re-ranker, passages, extractive)",
     "langchain_tutorial": "LangChain tutorial (1000/200, dense k=4)",
     "bm25_plain": "plain BM25 (same chunks)",
     "bm25_stemmed": "Italian-stemmed BM25 (same chunks)",
