@@ -36,10 +36,13 @@ def test_ingest_summary_and_if_empty(tmp_path: Path) -> None:
     first = run("ingest", "--if-empty", str(SEEDS), data_dir=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "2 added, 0 updated, 0 unchanged, 0 skipped" in first.stdout
+    # The BM25 index is built and saved now, not by the next `serve` before it answers.
+    assert "BM25 index saved" in first.stdout and any((tmp_path / "lexical").iterdir())
     second = run("ingest", "--if-empty", str(SEEDS), data_dir=tmp_path)
     assert "nothing ingested" in second.stdout
     again = run("ingest", str(SEEDS), data_dir=tmp_path)
     assert "0 added, 0 updated, 2 unchanged, 0 skipped" in again.stdout
+    assert "BM25 index" not in again.stdout  # nothing changed, nothing to rebuild
 
 
 def test_bad_file_is_reported_and_fails(tmp_path: Path) -> None:
@@ -60,6 +63,7 @@ def test_remove_deletes_an_article(tmp_path: Path) -> None:
     done = run("remove", "001_526304c45c6c8f07", "nope", data_dir=tmp_path)
     assert done.returncode == 1
     assert "deleted   001_526304c45c6c8f07" in done.stdout and "not found nope" in done.stdout
+    assert "BM25 index saved" in done.stdout
     answer = json.loads(
         run("ask", "Chi è il portavoce del Cremlino?", "--json", data_dir=tmp_path).stdout
     )
