@@ -42,6 +42,15 @@ _FULL_DATE = re.compile(
     re.IGNORECASE,
 )
 
+# "non ha fornito dettagli", "non hanno precisato", "did not disclose": the figure asked for
+# is, in the article's words, not known.
+_NOT_GIVEN = re.compile(
+    r"\bnon\s+(?:ha|hanno|è\s+stat[oa]|sono\s+stat[ie]|ha\s+ancora|hanno\s+ancora)\s+"
+    r"(?:fornit|precisat|specificat|indicat|rivelat|comunicat|chiarit|quantificat|detto)\w*"
+    r"|\b(?:did|does|do)\s+not\s+(?:give|specify|disclose|say|reveal|provide)\b",
+    re.IGNORECASE,
+)
+
 LEAD_WORDS = 3  # an asking word further into the question belongs to a clause
 
 NUMBER = "number"
@@ -77,8 +86,9 @@ def expected_type(question: str) -> str | None:
 
 
 def has_type(sentence: str, kind: str | None) -> bool:
-    """Whether `sentence` contains something of the expected kind."""
-    if kind is None:
+    """Whether `sentence` contains something of the expected kind, or says that it was not
+    given ("non ha fornito dettagli": news often answers "how many?" that way)."""
+    if kind is None or _NOT_GIVEN.search(sentence):
         return True
     if kind == NUMBER:
         # A year says when, not how many: "nel 2022" does not answer "quanti…?".

@@ -50,6 +50,19 @@ def test_has_type() -> None:
     assert not has_type("Molte nazioni.", NUMBER) and has_type("Qualsiasi cosa.", None)
 
 
+def test_a_sentence_saying_the_figure_was_not_given_answers_a_typed_question() -> None:
+    """ "Quanto darà ciascun Paese?" is answered, in news, by "non ha fornito dettagli"."""
+    for sentence in (
+        "Tuttavia, non ha fornito dettagli sui contributi di ciascun Paese.",
+        "Il ministero non ha ancora precisato la data.",
+        "Le autorità non hanno comunicato il numero delle vittime.",
+        "The ministry did not disclose the figure.",
+    ):
+        assert has_type(sentence, NUMBER) and has_type(sentence, DATE), sentence
+    assert not has_type("Il ministero ha fornito dettagli sui contributi.", NUMBER)
+    assert not has_type("Non ci sono dettagli.", NUMBER)  # no one withheld anything
+
+
 def test_unknown_names_ignore_the_first_word_and_known_names() -> None:
     index = LexicalIndex([BODY])
     assert unknown_names("Cosa ha detto Giorgia Meloni a Parigi?", index) == ["Giorgia", "Meloni"]

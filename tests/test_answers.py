@@ -62,6 +62,18 @@ def test_follow_up_uses_the_conversation(seeded: NewsQA) -> None:
     assert_citations_verbatim(seeded, answer)
 
 
+def test_a_how_much_follow_up_is_answered_by_what_was_not_said(seeded: NewsQA) -> None:
+    """The article says Macron gave no details of each country's contribution: that is the
+    answer to "how much?", not an abstention."""
+    history = [
+        {"role": "user", "content": "Chi ha parlato delle garanzie per Kiev a Parigi?"},
+        {"role": "assistant", "content": "Il presidente francese Emmanuel Macron."},
+    ]
+    answer = seeded.ask("Ha spiegato quanto contribuirà ciascun Paese?", history=history)
+    assert not answer.abstained and "non ha fornito dettagli" in answer.answer
+    assert_citations_verbatim(seeded, answer)
+
+
 def test_top_k_bounds_the_sources(seeded: NewsQA) -> None:
     question = "Quali garanzie di sicurezza per l'Ucraina?"
     assert len(seeded.ask(question, top_k=1).sources) == 1
