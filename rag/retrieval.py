@@ -239,7 +239,7 @@ def hybrid_search(
         pool = stage.candidates(RERANK_DEPTH)
         scores = rerank_scores(question, term_weights, pool, reranker)
         ranked = sorted(
-            ((c, s) for (c, _), s in zip(ranked, scores, strict=False)),
+            ((c, s) for (c, _), s in zip(ranked[: len(pool)], scores, strict=True)),
             key=lambda item: -item[1],
         ) + [(c, 0.0) for c, _ in ranked[len(pool) :]]
     hint = question_dates(question)

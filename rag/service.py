@@ -53,7 +53,7 @@ from vectorstore.ingest import (
 )
 from vectorstore.store import ChromaStore
 
-ANSWER_CHUNKS = 4  # chunks whose sentences compete for the answer
+ANSWER_CHUNKS = 4  # passages whose sentences compete for the answer
 
 
 class NewsQA:
