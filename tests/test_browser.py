@@ -156,7 +156,9 @@ def user_messages(page: Page) -> Locator:
 
 
 def ask(page: Page, question: str) -> Locator:
-    """Type `question`, press Enter and wait for the whole reply; returns the new bot message."""
+    """Type `question`, press Enter and wait for the reply to arrive; returns the new bot
+    message. Its last streamed pieces may still be coming: `answer_part` and auto-waiting
+    `expect`s wait for them."""
     before = bot_messages(page).count()
     box = question_box(page)
     box.fill(question)
@@ -174,7 +176,10 @@ def collapse(text: str) -> str:
 
 
 def answer_part(reply: Locator) -> str:
-    """The rendered answer sentences, without the sources list."""
+    """The rendered answer sentences, without the sources list, once the final answer is in:
+    the sources heading comes only with it (before, the text may still be streaming)."""
+    heading = reply.locator("strong", has_text=re.compile(r"^(Fonti|Sources)$"))
+    expect(heading).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
     return re.split(r"\bFonti\b|\bSources\b", reply.inner_text())[0]
 
 
