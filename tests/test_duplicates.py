@@ -90,6 +90,18 @@ def test_index_finds_exact_and_near_copies(paragraphs: list[str]) -> None:
     assert find("orig", paragraphs[0]) is None  # an article is not a copy of itself
 
 
+def test_index_keeps_finding_copies_as_it_grows(paragraphs: list[str]) -> None:
+    """Past its first allocations (64 rows, doubling), every stored article is still found."""
+    index = DuplicateIndex(dict(enumerate(paragraphs)).get)  # type: ignore[arg-type]
+    for i, text in enumerate(paragraphs[:150]):
+        index.add(str(i), fingerprint(text), minhash(shingles(text)), shingles(text))
+    for i in (0, 63, 64, 130, 149):
+        copy = syndicated(paragraphs[i])
+        keys = shingles(copy)
+        found = index.find("new", fingerprint(copy), minhash(keys), keys)
+        assert found is not None and found[0] == str(i), i
+
+
 @pytest.mark.integration
 def test_copies_are_reported_and_not_indexed(service: NewsQA, tmp_path: Path) -> None:
     original = SEED_FILES[1].read_text(encoding="utf-8")

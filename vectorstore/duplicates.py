@@ -94,8 +94,9 @@ class DuplicateIndex:
         self.threshold = threshold
         self._by_fingerprint: dict[str, str] = {}
         self._ids: list[str] = []
-        self._signatures: list[np.ndarray] = []
-        self._matrix: np.ndarray | None = None
+        # One signature per row, grown by doubling: rebuilding it for every article made a
+        # 28,000-article ingest quadratic (bench/run.py, size 100k).
+        self._matrix = np.zeros((0, 0), dtype=np.uint64)
         self._shingles: dict[str, set[str]] = {}
 
     def add(
@@ -106,9 +107,14 @@ class DuplicateIndex:
         shingle_set: set[str] | None = None,
     ) -> None:
         self._by_fingerprint.setdefault(print_, doc_id)
+        n = len(self._ids)
+        if n == len(self._matrix):
+            grown = np.zeros((max(64, 2 * n), len(signature)), dtype=signature.dtype)
+            if n:
+                grown[:n] = self._matrix[:n]
+            self._matrix = grown
+        self._matrix[n] = signature
         self._ids.append(doc_id)
-        self._signatures.append(signature)
-        self._matrix = None
         if shingle_set is not None:
             self._shingles[doc_id] = shingle_set
 
@@ -125,11 +131,9 @@ class DuplicateIndex:
         same = self._by_fingerprint.get(print_)
         if same is not None and same != doc_id:
             return same, 1.0
-        if not self._signatures:
+        if not self._ids:
             return None
-        if self._matrix is None:
-            self._matrix = np.vstack(self._signatures)
-        estimates = (self._matrix == signature[None, :]).mean(axis=1)
+        estimates = (self._matrix[: len(self._ids)] == signature[None, :]).mean(axis=1)
         near = np.flatnonzero(estimates >= self.threshold - _ESTIMATE_SLACK)
         for i in near[np.argsort(-estimates[near])]:
             other = self._ids[int(i)]
