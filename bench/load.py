@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from bench.servers import free_port, stop, wait_until_up
 
 QUESTIONS = [
     "Chi è il portavoce del Cremlino?",
@@ -180,12 +181,6 @@ def write_report(report: dict[str, object], out: Path) -> None:
     (out / "load.md").write_text(markdown(report), encoding="utf-8")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def served_seeds() -> Iterator[str]:
     """`newsrag serve` over the seed articles in a temporary store; yields its URL."""
@@ -193,7 +188,7 @@ def served_seeds() -> Iterator[str]:
     with tempfile.TemporaryDirectory() as data:
         env = {**os.environ, "NEWSRAG_DATA_DIR": data, "NEWSRAG_API_KEY": ""}
         subprocess.run([newsrag, "ingest", str(ROOT / "seeds")], env=env, check=True)
-        port = _free_port()
+        port = free_port()
         server = subprocess.Popen(
             [newsrag, "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
@@ -201,20 +196,10 @@ def served_seeds() -> Iterator[str]:
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("newsrag serve did not start")
-                time.sleep(0.3)
+            wait_until_up(f"{url}/healthz", 120, server, interval=0.3)
             yield url
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            stop(server, 30)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

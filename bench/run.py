@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import psutil
 
+from bench.servers import free_port, stop, wait_until_up
 from eval.baselines import TutorialBaseline, tutorial_chunks
 from eval.datasets import load_set, squad_set
 from rag.service import NewsQA
@@ -70,14 +71,6 @@ def questions_for(size: str, n: int) -> list[str]:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def measure_ingest(service: NewsQA, articles: list[Article]) -> dict[str, Any]:
@@ -164,17 +157,7 @@ def measure_server(data_dir: Path, questions: list[str]) -> dict[str, Any]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError("newsrag serve exited during start-up")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.perf_counter() - started > 600:
-                raise RuntimeError("newsrag serve not ready after 600 s")
-            time.sleep(0.05)
+        wait_until_up(f"{url}/healthz", 600, proc, interval=0.05)
         cold = time.perf_counter() - started
         server = psutil.Process(proc.pid)
         rss = [server.memory_info().rss]
@@ -196,11 +179,7 @@ def measure_server(data_dir: Path, questions: list[str]) -> dict[str, Any]:
             "rss_mb": round(max(rss) / 2**20),
         }
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, 20)
 
 
 def run_size(size: str, tmp: Path, n_questions: int) -> dict[str, Any]:

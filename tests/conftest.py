@@ -4,21 +4,19 @@ a seeds store built once per session, and a live server on loopback."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import uvicorn
 
+from bench.servers import free_port, stop, wait_until_up
 from rag.service import NewsQA
 from rag.settings import Settings, load_settings
 from vectorstore.clients import chroma_client, client_factory
@@ -63,16 +61,10 @@ def seeded(seeds_data_dir: Path, embedder: LocalEmbedder) -> NewsQA:
     return svc
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def serve_app(app: Any) -> Iterator[str]:
     """Serve an ASGI app with uvicorn on a free loopback port; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
@@ -84,15 +76,7 @@ def serve_app(app: Any) -> Iterator[str]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        raise RuntimeError("the live server did not start within 60 s")
+    wait_until_up(f"{url}/healthz", 60)
     try:
         yield url
     finally:
@@ -113,7 +97,7 @@ def live_server(seeded: NewsQA) -> Iterator[str]:
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real `chroma run` server on loopback for the session; yields its URL."""
     folder = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
+    port = free_port()
     log = (folder / "server.log").open("wb")
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(folder / "db"),
@@ -122,23 +106,14 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError(f"chroma run did not start: {(folder / 'server.log').read_text()}")
+        try:
+            wait_until_up(f"{url}/api/v2/heartbeat", 60, proc)
+        except RuntimeError as exc:
+            log_text = (folder / "server.log").read_text()
+            raise RuntimeError(f"chroma run did not start ({exc}): {log_text}") from None
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        stop(proc, 15)
         log.close()
 
 
