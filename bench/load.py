@@ -115,7 +115,11 @@ async def _probe(http: httpx.AsyncClient, phase: Phase, deadline: float) -> None
 async def run_phase(url: str, clients: int, seconds: float, api_key: str | None = None) -> Phase:
     """`clients` concurrent clients asking questions for `seconds` seconds."""
     headers = {"X-API-Key": api_key} if api_key else {}
-    limits = httpx.Limits(max_connections=clients + 2, max_keepalive_connections=clients + 2)
+    # Idle connections expire on the client side (2 s) before uvicorn closes them (5 s):
+    # with equal timeouts a request can go out on a socket the server is closing (ReadError).
+    limits = httpx.Limits(
+        max_connections=clients + 2, max_keepalive_connections=clients + 2, keepalive_expiry=2.0
+    )
     phase = Phase(clients=clients, seconds=seconds)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
         started = time.monotonic()
