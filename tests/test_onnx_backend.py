@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 
 from rag.errors import ConfigError
@@ -37,6 +39,9 @@ def test_export_is_local_cached_and_int8(onnx_embedder: LocalEmbedder) -> None:
     # int8 weights: about a quarter of the fp32 safetensors.
     fp32 = (bundled_model_path() / "model.safetensors").stat().st_size
     assert files[0].stat().st_size < fp32 / 2
+    # onnxruntime's fusions matched the traced graph: one int8 attention node per layer.
+    ops = Counter(node.op_type for node in onnx.load(str(files[0])).graph.node)
+    assert ops["QAttention"] == 6 and ops["SkipLayerNormalization"] == 12, ops
 
 
 def test_same_chunks_and_near_identical_vectors(

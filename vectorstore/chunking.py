@@ -43,6 +43,8 @@ def fit_sentences(
 ) -> tuple[list[Span], list[int]]:
     """Sentence spans with their token counts, long sentences split to fit."""
     counts = count_tokens([text[s:e] for s, e in spans])
+    if all(n <= max_tokens for n in counts):
+        return list(spans), counts
     fitted: list[Span] = []
     for span, n in zip(spans, counts, strict=True):
         if n <= max_tokens:

@@ -67,7 +67,7 @@ class LocalEmbedder(Embeddings):
     def __init__(
         self,
         model_path: Path,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         backend: str = "torch",
         cache_dir: Path | None = None,
         threads: int | None = None,
@@ -75,7 +75,8 @@ class LocalEmbedder(Embeddings):
         if backend not in BACKENDS:
             raise ConfigError(f"unknown embedding backend {backend!r}: use one of {BACKENDS}")
         self.model_path = model_path
-        self.batch_size = batch_size
+        # Length-sorted int8 batches of 8-24 encode equally fast, 32 about 10% slower (README).
+        self.batch_size = batch_size or (32 if backend == "torch" else 16)
         self.backend = backend
         self.cache_dir = cache_dir or default_cache_dir()
         self.threads = threads or min(4, os.cpu_count() or 1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -181,8 +182,19 @@ def ingest_articles(
     pending: list[tuple[Article, list[Chunk], dict[str, Any]]] = []
     started, stored_chunks = time.perf_counter(), 0
 
-    def flush() -> None:
+    writing: Future[None] | None = None
+
+    def write(writes: list[ArticleWrite]) -> None:
         nonlocal stored_chunks
+        store.put_articles(writes)
+        for article, chunks, _, _ in writes:
+            was_stored = known.get(article.doc_id, PENDING) != PENDING
+            (report.updated if was_stored else report.added).append(article.doc_id)
+            stored_chunks += len(chunks)
+
+    def flush() -> None:
+        """Embed the pending chunks, then store them while the next batch is embedded."""
+        nonlocal writing
         texts = [c.text for _, chunks, _ in pending for c in chunks]
         vectors = encoder.embed_documents(texts)
         writes: list[ArticleWrite] = []
@@ -190,14 +202,15 @@ def ingest_articles(
         for article, chunks, extra in pending:
             writes.append((article, chunks, vectors[at : at + len(chunks)], extra))
             at += len(chunks)
-        store.put_articles(writes)
-        for article, _, _ in pending:
-            was_stored = known.get(article.doc_id, PENDING) != PENDING
-            (report.updated if was_stored else report.added).append(article.doc_id)
-        stored_chunks += len(texts)
         pending.clear()
+        if writing is not None:
+            writing.result()  # one write in flight, in order; its error stops the ingest
+        writing = writer.submit(write, writes)
 
-    with tqdm(total=len(articles), desc="ingesting", unit="article", disable=not progress) as bar:
+    with (
+        tqdm(total=len(articles), desc="ingesting", unit="article", disable=not progress) as bar,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsrag-store") as writer,
+    ):
         for article in articles:
             bar.update(1)
             if article.doc_id in seen:
@@ -231,7 +244,9 @@ def ingest_articles(
                 _progress_note(bar, stored_chunks, started)
         if pending:
             flush()
-            _progress_note(bar, stored_chunks, started)
+        if writing is not None:
+            writing.result()
+        _progress_note(bar, stored_chunks, started)
     return report
 
 

@@ -3,10 +3,13 @@
 sentence-transformers' own ONNX backend needs `optimum-onnx`, whose only release
 pins transformers < 4.58 (it would downgrade transformers and break
 sentence-transformers 6 and Gradio 6), so the export is done here with the same
-steps it takes: `torch.onnx.export` of transformer + mean pooling + L2 norm, then
-onnxruntime's dynamic int8 quantization (per-channel weights). Inference needs only
-`tokenizers` and `onnxruntime` — torch is not even imported once the file exists.
-Texts are encoded in length-sorted batches, so little compute goes to padding.
+steps it takes: `torch.onnx.export` of transformer + mean pooling + L2 norm,
+onnxruntime's transformer fusions (optimum's "O2"), then onnxruntime's dynamic int8
+quantization (per-channel weights). The transformer is traced with eager attention:
+the SDPA graph does not match onnxruntime's attention fusion, and the fused int8 graph
+encodes about 1.3x faster (README). Inference needs only `tokenizers` and `onnxruntime`
+— torch is not even imported once the file exists. Texts are encoded in length-sorted
+batches, so little compute goes to padding.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import numpy as np
 from rag.errors import ConfigError
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-EXPORT_VERSION = "1"  # bump when the export recipe changes, so caches are rebuilt
+EXPORT_VERSION = "2"  # bump when the export recipe changes, so caches are rebuilt
 
 
 def check_mean_pooling(model_path: Path) -> None:
@@ -60,12 +63,15 @@ def export_int8(model_path: Path, cache_dir: Path) -> Path:
     if target.is_file():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
+    import onnx
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_path), local_files_only=True)
-    transformer = AutoModel.from_pretrained(str(model_path), local_files_only=True).eval()
+    transformer = AutoModel.from_pretrained(
+        str(model_path), local_files_only=True, attn_implementation="eager"
+    ).eval()
 
     class MeanPooled(torch.nn.Module):
         def __init__(self) -> None:
@@ -83,7 +89,8 @@ def export_int8(model_path: Path, cache_dir: Path) -> Path:
     sample = tokenizer(["una frase", "un'altra frase più lunga"], padding=True, return_tensors="pt")
     axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS}
     with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
-        fp32, int8 = Path(tmp) / "model.onnx", Path(tmp) / "model-int8.onnx"
+        fp32, fused = Path(tmp) / "model.onnx", Path(tmp) / "model-fused.onnx"
+        int8 = Path(tmp) / "model-int8.onnx"
         with torch.no_grad():
             torch.onnx.export(
                 MeanPooled(),
@@ -95,10 +102,29 @@ def export_int8(model_path: Path, cache_dir: Path) -> Path:
                 opset_version=17,
                 dynamo=False,
             )
+        fuse_transformer(fp32, fused, transformer.config)
         # Per-channel int8 weights: cosine to fp32 >= 0.98 on SQuAD-it chunks (README).
-        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+        # Fused operators are outside ONNX's shape inference: their outputs are float.
+        quantize_dynamic(
+            str(fused), str(int8), weight_type=QuantType.QInt8, per_channel=True,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )  # fmt: skip
         os.replace(int8, target)
     return target
+
+
+def fuse_transformer(source: Path, target: Path, config: Any) -> None:
+    """onnxruntime's BERT fusions (attention, embedding and skip layer norms, bias GELU);
+    a graph they do not match is saved unchanged."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    model = optimize_model(
+        str(source),
+        model_type="bert",
+        num_heads=int(getattr(config, "num_attention_heads", 0) or 0),
+        hidden_size=int(getattr(config, "hidden_size", 0) or 0),
+    )
+    model.save_model_to_file(str(target))
 
 
 class OnnxEncoder:

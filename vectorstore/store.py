@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from rag.errors import StoreError
 from vectorstore.documents import Article, Chunk, DocumentInfo
 
@@ -62,10 +64,10 @@ def _chunk_from(text: str, meta: dict[str, Any]) -> Chunk:
 
 
 def _mean_vector(vectors: Sequence[Sequence[float]]) -> list[float]:
-    dim = len(vectors[0])
-    mean = [sum(v[i] for v in vectors) / len(vectors) for i in range(dim)]
-    norm = sum(x * x for x in mean) ** 0.5 or 1.0
-    return [x / norm for x in mean]
+    mean = np.asarray(vectors, dtype=np.float64).mean(axis=0)
+    norm = float(np.linalg.norm(mean)) or 1.0
+    result: list[float] = (mean / norm).tolist()
+    return result
 
 
 class ChromaStore:
@@ -146,7 +148,7 @@ class ChromaStore:
         for article, chunks, vectors, _ in items:
             if not chunks or len(chunks) != len(vectors):
                 raise ValueError(f"{article.doc_id}: one vector per chunk, at least one chunk")
-        self._put_records(items, pending=True)
+        self._put_records(items)
         ids: list[str] = []
         embeddings: list[list[float]] = []
         documents: list[str] = []
@@ -170,15 +172,19 @@ class ChromaStore:
         stale_ids = sorted(set(present) - set(ids))
         if stale_ids:
             self.chunks.delete(ids=stale_ids)
-        self._put_records(items, pending=False)
+        # Only the hash changes: an update of the metadata leaves body and vector alone.
+        self.articles.update(
+            ids=doc_ids, metadatas=[{"content_hash": a.content_hash} for a, *_ in items]
+        )
 
-    def _put_records(self, items: Sequence[ArticleWrite], pending: bool) -> None:
+    def _put_records(self, items: Sequence[ArticleWrite]) -> None:
+        """The articles' records (body, metadata, mean vector), marked pending."""
         metadatas = []
         for article, chunks, _, extra in items:
             meta: dict[str, Any] = {
                 "title": article.title,
                 "source": article.source,
-                "content_hash": PENDING if pending else article.content_hash,
+                "content_hash": PENDING,
                 "chunks": len(chunks),
                 **extra,
             }
