@@ -219,10 +219,12 @@ class NewsQA:
         k: int,
         corpus: LexicalCorpus | None,
         dates: DateRange,
-    ) -> tuple[list[tuple[Chunk, float]], dict[str, str]]:
-        """The passages and the bodies of their articles, read once for both."""
+    ) -> tuple[list[tuple[Chunk, float]], dict[str, str], dict[str, float]]:
+        """The passages, the bodies of their articles (read once for passages and
+        citations) and the question's weighted terms (for the re-ranker and the answer)."""
         s = self.settings
         corpus = corpus or self._lexical()
+        terms = question_terms(question, history, corpus.index)
         ranked = hybrid_search(
             conversation_queries(question, [dict(m) for m in history]),
             corpus,
@@ -232,10 +234,10 @@ class NewsQA:
             s.dense_weight,
             dates,
             shipped_model() if s.rerank else None,
-            question_terms(question, history, corpus.index),
+            terms,
         )
         bodies = self._bodies({c.doc_id for c, _ in ranked})
-        return passages(ranked, bodies, k), bodies
+        return passages(ranked, bodies, k), bodies, terms
 
     def _bodies(self, doc_ids: Iterable[str]) -> dict[str, str]:
         return {d: a.article.body for d, a in self.store.get_articles(sorted(doc_ids)).items()}
@@ -247,7 +249,7 @@ class NewsQA:
     def _retrieve(self, request: dict[str, Any]) -> dict[str, Any]:
         k = max(request["top_k"], ANSWER_CHUNKS)
         corpus = self._lexical()
-        ranked, bodies = self._search(
+        ranked, bodies, terms = self._search(
             request["question"],
             request["history"],
             k,
@@ -255,13 +257,19 @@ class NewsQA:
             (request["date_from"], request["date_to"]),
         )
         documents = [to_document(c, s) for c, s in ranked]
-        return {**request, "corpus": corpus, "documents": documents, "bodies": bodies}
+        return {
+            **request,
+            "corpus": corpus,
+            "documents": documents,
+            "bodies": bodies,
+            "terms": terms,
+        }
 
     def _answer(self, state: dict[str, Any]) -> Answer:
         ranked = [(from_document(d), float(d.metadata["score"])) for d in state["documents"]]
         chunks = [c for c, _ in ranked]
         index = state["corpus"].index
-        terms = question_terms(state["question"], state["history"], index)
+        terms = state["terms"]
         kind = expected_type(state["question"])
         picked = (
             []  # the question is about someone or something the articles never mention

@@ -52,25 +52,31 @@ def test_off_topic_questions_abstain(seeded: NewsQA, question: str, message: str
     assert answer.abstained and answer.answer == message and answer.citations == []
 
 
-def test_follow_up_uses_the_conversation(seeded: NewsQA) -> None:
-    history = [
-        {"role": "user", "content": "Chi è il portavoce del Cremlino?"},
-        {"role": "assistant", "content": "Dmitry Peskov."},
-    ]
-    answer = seeded.ask("E cosa ha detto delle truppe nordcoreane?", history=history)
-    assert not answer.abstained and "nordcoreane" in answer.answer
-    assert_citations_verbatim(seeded, answer)
-
-
-def test_a_how_much_follow_up_is_answered_by_what_was_not_said(seeded: NewsQA) -> None:
-    """The article says Macron gave no details of each country's contribution: that is the
-    answer to "how much?", not an abstention."""
-    history = [
-        {"role": "user", "content": "Chi ha parlato delle garanzie per Kiev a Parigi?"},
-        {"role": "assistant", "content": "Il presidente francese Emmanuel Macron."},
-    ]
-    answer = seeded.ask("Ha spiegato quanto contribuirà ciascun Paese?", history=history)
-    assert not answer.abstained and "non ha fornito dettagli" in answer.answer
+@pytest.mark.parametrize(
+    ("asked", "answered", "follow_up", "expected"),
+    [
+        (
+            "Chi è il portavoce del Cremlino?",
+            "Dmitry Peskov.",
+            "E cosa ha detto delle truppe nordcoreane?",
+            "nordcoreane",
+        ),
+        # The article says Macron gave no details of each country's contribution: that is
+        # the answer to "how much?", not an abstention.
+        (
+            "Chi ha parlato delle garanzie per Kiev a Parigi?",
+            "Il presidente francese Emmanuel Macron.",
+            "Ha spiegato quanto contribuirà ciascun Paese?",
+            "non ha fornito dettagli",
+        ),
+    ],
+)
+def test_follow_up_uses_the_conversation(
+    seeded: NewsQA, asked: str, answered: str, follow_up: str, expected: str
+) -> None:
+    history = [{"role": "user", "content": asked}, {"role": "assistant", "content": answered}]
+    answer = seeded.ask(follow_up, history=history)
+    assert not answer.abstained and expected in answer.answer
     assert_citations_verbatim(seeded, answer)
 
 
