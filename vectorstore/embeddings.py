@@ -60,7 +60,7 @@ class LocalEmbedder(Embeddings):
 
     `backend="torch"` runs sentence-transformers in fp32; `"onnx-int8"` runs an int8
     ONNX export of the same model (made locally at first use, cached in `cache_dir`).
-    Both give the same chunks (same tokenizer) and vectors with cosine >= 0.98, so
+    Both give the same chunks (same tokenizer) and vectors with cosine >= 0.97, so
     the store records one model name for both and either can read the other's store.
     """
 
