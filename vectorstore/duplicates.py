@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -83,14 +83,17 @@ def decode_signature(text: str) -> np.ndarray | None:
 class DuplicateIndex:
     """The articles seen so far (stored ones and this batch's), searchable for copies.
 
-    `body_of` fetches a stored article's body for the exact check; a batch
-    article's shingles are kept in memory.
+    `bodies_of` fetches stored articles' bodies for the exact check, all of one
+    lookup's candidates at once (one store read, not one per candidate: an article
+    can have dozens in a large store); a batch article's shingles are kept in memory.
     """
 
     def __init__(
-        self, body_of: Callable[[str], str | None], threshold: float = NEAR_DUPLICATE
+        self,
+        bodies_of: Callable[[Sequence[str]], Mapping[str, str]],
+        threshold: float = NEAR_DUPLICATE,
     ) -> None:
-        self.body_of = body_of
+        self.bodies_of = bodies_of
         self.threshold = threshold
         self._by_fingerprint: dict[str, str] = {}
         self._ids: list[str] = []
@@ -118,11 +121,13 @@ class DuplicateIndex:
         if shingle_set is not None:
             self._shingles[doc_id] = shingle_set
 
-    def _shingles_of(self, doc_id: str) -> set[str]:
-        if doc_id not in self._shingles:
-            body = self.body_of(doc_id)
-            self._shingles[doc_id] = shingles(body) if body else set()
-        return self._shingles[doc_id]
+    def _load_shingles(self, doc_ids: Sequence[str]) -> None:
+        missing = [d for d in doc_ids if d not in self._shingles]
+        if missing:
+            bodies = self.bodies_of(missing)
+            for doc_id in missing:
+                body = bodies.get(doc_id)
+                self._shingles[doc_id] = shingles(body) if body else set()
 
     def find(
         self, doc_id: str, print_: str, signature: np.ndarray, shingle_set: set[str]
@@ -135,11 +140,11 @@ class DuplicateIndex:
             return None
         estimates = (self._matrix[: len(self._ids)] == signature[None, :]).mean(axis=1)
         near = np.flatnonzero(estimates >= self.threshold - _ESTIMATE_SLACK)
-        for i in near[np.argsort(-estimates[near])]:
-            other = self._ids[int(i)]
-            if other == doc_id:
-                continue
-            similarity = jaccard(shingle_set, self._shingles_of(other))
+        candidates = [self._ids[int(i)] for i in near[np.argsort(-estimates[near])]]
+        candidates = [other for other in candidates if other != doc_id]
+        self._load_shingles(candidates)
+        for other in candidates:
+            similarity = jaccard(shingle_set, self._shingles[other])
             if similarity >= self.threshold:
                 return other, round(similarity, 3)
         return None

@@ -144,7 +144,7 @@ def chunk_article(
 
 def duplicate_index(store: ChromaStore, records: dict[str, dict[str, Any]]) -> DuplicateIndex:
     """The stored articles' duplicate keys (computed from the body for older records)."""
-    index = DuplicateIndex(store.body)
+    index = DuplicateIndex(store.bodies)
     for doc_id, meta in records.items():
         signature = decode_signature(str(meta.get("minhash", "")))
         fp = str(meta.get("fingerprint", ""))

@@ -128,6 +128,13 @@ class ChromaStore:
         got = self.articles.get(ids=[doc_id], include=["documents"])
         return str(got["documents"][0]) if got["ids"] else None
 
+    def bodies(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """The stored bodies of these articles (one read), by id; unknown ids are left out."""
+        if not doc_ids:
+            return {}
+        got = self.articles.get(ids=list(doc_ids), include=["documents"])
+        return {i: str(b) for i, b in zip(got["ids"], got["documents"], strict=True)}
+
     def put_article(
         self, article: Article, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
     ) -> None:
