@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 PEACE_DOC = "000_8a743153ebfc5c65"
 
 
-def test_store_round_trip(mode_service: NewsQA) -> None:
+def test_store_round_trip(mode_service: NewsQA, monkeypatch: pytest.MonkeyPatch) -> None:
     store = mode_service.store
     article = Article("a1", "Titolo", "2025-01-02", "a1.txt", "Prima frase. Seconda frase.",
                       author="Ada", url="https://example.it/a1")  # fmt: skip
@@ -37,6 +37,12 @@ def test_store_round_trip(mode_service: NewsQA) -> None:
     assert store.records()["a1"]["fingerprint"] == "f"
     assert [d.doc_id for d in store.documents()] == ["a1"] and store.documents()[0].chunks == 2
     assert store.doc_ids_from_source("a1.txt") == ["a1"] and store.body("a1") == article.body
+    assert store.bodies(["nessuno", "a1"]) == {"a1": article.body} and store.bodies([]) == {}
+    monkeypatch.setattr("vectorstore.store.WRITE_BATCH", 1)  # one read per id
+    assert store.bodies(["nessuno", "a1"]) == {"a1": article.body}
+    monkeypatch.undo()
+    # The final hash is a metadata-only update: body, vector and other metadata stay.
+    assert store.records()["a1"]["content_hash"] == article.content_hash
     best, score = store.dense_search(vectors[1], 1)[0]
     assert best.text == "Seconda frase." and score > 0.99
     # A changed article replaces its chunks (the stale second chunk goes).

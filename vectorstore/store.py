@@ -129,11 +129,14 @@ class ChromaStore:
         return str(got["documents"][0]) if got["ids"] else None
 
     def bodies(self, doc_ids: Sequence[str]) -> dict[str, str]:
-        """The stored bodies of these articles (one read), by id; unknown ids are left out."""
-        if not doc_ids:
-            return {}
-        got = self.articles.get(ids=list(doc_ids), include=["documents"])
-        return {i: str(b) for i, b in zip(got["ids"], got["documents"], strict=True)}
+        """The stored bodies of these articles, by id (unknown ids left out); one read per
+        WRITE_BATCH ids, as one read of very many ids exceeds SQLite's variable limit."""
+        found: dict[str, str] = {}
+        for at in range(0, len(doc_ids), WRITE_BATCH):
+            ids = list(doc_ids[at : at + WRITE_BATCH])
+            got = self.articles.get(ids=ids, include=["documents"])
+            found.update(zip(got["ids"], map(str, got["documents"]), strict=True))
+        return found
 
     def put_article(
         self, article: Article, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
