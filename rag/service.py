@@ -240,7 +240,7 @@ class NewsQA:
         return passages(ranked, bodies, k), bodies, terms
 
     def _bodies(self, doc_ids: Iterable[str]) -> dict[str, str]:
-        return {d: a.article.body for d, a in self.store.get_articles(sorted(doc_ids)).items()}
+        return self.store.bodies(sorted(doc_ids))
 
     def as_retriever(self, k: int = 4) -> NewsRetriever:
         return NewsRetriever(search=lambda q, n: self.search(q, (), n), k=k)

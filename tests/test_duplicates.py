@@ -23,6 +23,8 @@ from vectorstore.duplicates import (
     minhash,
     shingles,
 )
+from vectorstore.ingest import chunk_article
+from vectorstore.loaders import read_article
 
 
 @pytest.fixture(scope="module")
@@ -135,3 +137,18 @@ def test_copies_are_reported_and_not_indexed(service: NewsQA, tmp_path: Path) ->
     later = service.ingest([tmp_path / "e_later.txt"])
     assert later.added == [] and later.duplicates[0].of == "a_kremlin"
     assert service.store.counts()[0] == 2
+
+
+@pytest.mark.integration
+def test_records_without_duplicate_keys_are_checked_from_their_bodies(
+    service: NewsQA, tmp_path: Path
+) -> None:
+    """Records stored before duplicate keys existed get them from their bodies (one read)."""
+    article = read_article(SEED_FILES[1], 1_000_000)
+    chunks = chunk_article(article, service.embedder, 254, 1)
+    vectors = service.embedder.embed_documents([c.text for c in chunks])
+    service.store.put_article(article, chunks, vectors)  # no fingerprint, no MinHash
+    assert "minhash" not in service.store.records()[article.doc_id]
+    (tmp_path / "copia.txt").write_text(article.title + "\n" + syndicated(article.body))
+    report = service.ingest([tmp_path / "copia.txt"])
+    assert report.added == [] and report.duplicates[0].of == article.doc_id

@@ -145,11 +145,14 @@ def chunk_article(
 def duplicate_index(store: ChromaStore, records: dict[str, dict[str, Any]]) -> DuplicateIndex:
     """The stored articles' duplicate keys (computed from the body for older records)."""
     index = DuplicateIndex(store.bodies)
-    for doc_id, meta in records.items():
-        signature = decode_signature(str(meta.get("minhash", "")))
-        fp = str(meta.get("fingerprint", ""))
+    keys = {
+        d: (decode_signature(str(m.get("minhash", ""))), str(m.get("fingerprint", "")))
+        for d, m in records.items()
+    }
+    older = store.bodies([d for d, (signature, fp) in keys.items() if signature is None or not fp])
+    for doc_id, (signature, fp) in keys.items():
         if signature is None or not fp:
-            body = store.body(doc_id) or ""
+            body = older.get(doc_id, "")
             signature, fp = minhash(shingles(body)), fingerprint(body)
         index.add(doc_id, fp, signature)
     return index

@@ -124,10 +124,6 @@ class ChromaStore:
     def content_hashes(self) -> dict[str, str]:
         return {i: str(m.get("content_hash", "")) for i, m in self.records().items()}
 
-    def body(self, doc_id: str) -> str | None:
-        got = self.articles.get(ids=[doc_id], include=["documents"])
-        return str(got["documents"][0]) if got["ids"] else None
-
     def bodies(self, doc_ids: Sequence[str]) -> dict[str, str]:
         """The stored bodies of these articles, by id (unknown ids left out); one read per
         WRITE_BATCH ids, as one read of very many ids exceeds SQLite's variable limit."""
