@@ -48,6 +48,7 @@ TARGETS = {
     "cold_start_s": 15,
 }
 BASELINE_SAMPLE = 600  # chunks the fp32 baseline encodes (a rate: a sample measures it)
+ENCODE_REPEATS = 2  # encoder rates are the fastest of this many runs of the sample
 TUTORIAL_SAMPLE = 400  # articles the tutorial pipeline is built from at the 100k size
 
 
@@ -100,15 +101,21 @@ def measure_ingest(service: NewsQA, articles: list[Article]) -> dict[str, Any]:
 
 
 def _encode_rate(encode: Callable[[list[str]], object], sample: list[str]) -> dict[str, Any]:
-    started = time.perf_counter()
-    encode(sample)
-    seconds = time.perf_counter() - started
+    """The fastest of ENCODE_REPEATS encodings of the sample: one run swings by ~15% on
+    these machines, and the fastest fp32 run is the baseline hardest to beat."""
+    runs = []
+    for _ in range(ENCODE_REPEATS):
+        started = time.perf_counter()
+        encode(sample)
+        runs.append(time.perf_counter() - started)
+    seconds = min(runs)
     chars = sum(len(t) for t in sample)
     return {
         "chunks": len(sample),
         "seconds": round(seconds, 1),
         "chunk_chars_per_s": round(chars / seconds),
         "chunks_per_s": round(len(sample) / seconds, 1),
+        "runs_chars_per_s": [round(chars / s) for s in runs],
     }
 
 

@@ -9,10 +9,13 @@ import pytest
 
 from rag.errors import StoreError
 from rag.service import NewsQA
-from tests.conftest import SEED_FILES, SEEDS
+from tests.conftest import SEED_FILES, SEEDS, make_service
 from vectorstore.clients import chroma_client
+from vectorstore.documents import Article
 from vectorstore.embeddings import LocalEmbedder
-from vectorstore.store import ChromaStore
+from vectorstore.loaders import read_articles
+from vectorstore.sentences import sentence_spans
+from vectorstore.store import ArticleWrite, ChromaStore
 
 pytestmark = pytest.mark.integration
 
@@ -156,3 +159,45 @@ def test_every_format_and_every_bad_input(service: NewsQA, tmp_path: Path) -> No
     # A second run changes nothing and reports the same problems.
     again = service.ingest([folder])
     assert len(again.unchanged) == 5 and len(again.skipped) == len(BAD_SOURCES)
+
+
+def test_a_failed_store_write_stops_the_ingest_and_a_rerun_completes(
+    tmp_path: Path, embedder: LocalEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batch N is stored while batch N+1 is embedded: a write that fails stops the ingest
+    with the error, nothing is written after it, the batches before it stay whole, and a
+    re-run stores the rest."""
+    service = make_service(tmp_path / "data", embedder, ingest_batch=1)  # a batch per article
+    body = read_articles(SEED_FILES[1], 10**6)[0][0].body
+    sentences = [body[s:e] for s, e in sentence_spans(body)]
+    articles = [  # disjoint sentences: six articles, none a copy of another
+        Article(f"part-{i}", f"Parte {i}", "2025-09-05", "test", " ".join(sentences[i::6]))
+        for i in range(6)
+    ]
+    writes: list[list[str]] = []
+    put = service.store.put_articles
+
+    def failing_third_write(items: list[ArticleWrite]) -> None:
+        writes.append([article.doc_id for article, *_ in items])
+        if len(writes) == 3:
+            raise StoreError("disk full")
+        put(items)
+
+    monkeypatch.setattr(service.store, "put_articles", failing_third_write)
+    with pytest.raises(StoreError, match="disk full"):
+        service.ingest_articles(articles)
+    assert writes == [["part-0"], ["part-1"], ["part-2"]]
+    monkeypatch.undo()
+
+    stored = service.store.get_articles()
+    assert set(stored) <= {"part-0", "part-1", "part-2"} and {"part-0", "part-1"} <= set(stored)
+    rerun = service.ingest_articles(articles)
+    assert rerun.unchanged[:2] == ["part-0", "part-1"]
+    assert sorted(rerun.added + rerun.updated + rerun.unchanged) == [a.doc_id for a in articles]
+    chunks = service.store.all_chunks()
+    for doc_id, record in service.store.get_articles().items():
+        own = [c for c in chunks if c.doc_id == doc_id]
+        assert record.chunks == len(own) and all(
+            record.article.body[c.start : c.end] == c.text for c in own
+        )
+    assert len({c.chunk_id for c in chunks}) == len(chunks)
