@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -188,7 +188,6 @@ def ingest_articles(
     # Batch N is stored while batch N+1 is embedded: the write starts only once the next
     # batch is chunked, so chunking never waits for the GIL behind a write, and it ends
     # before the next chunking starts (measured: README, "Speed and memory").
-    writing: Future[None] | None = None
     embedded: list[ArticleWrite] = []
 
     def write(writes: list[ArticleWrite]) -> None:
@@ -201,14 +200,12 @@ def ingest_articles(
 
     def flush() -> None:
         """Embed the pending chunks while the previous batch is stored."""
-        nonlocal writing, embedded
+        nonlocal embedded
         texts = [c.text for _, chunks, _ in pending for c in chunks]
-        if embedded:
-            writing = writer.submit(write, embedded)
+        writing = writer.submit(write, embedded) if embedded else None
         vectors = encoder.embed_documents(texts)
         if writing is not None:
             writing.result()  # one write in flight, in order; its error stops the ingest
-            writing = None
         embedded, at = [], 0
         for article, chunks, extra in pending:
             embedded.append((article, chunks, vectors[at : at + len(chunks)], extra))
