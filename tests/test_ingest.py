@@ -13,7 +13,7 @@ from tests.conftest import SEED_FILES, SEEDS, make_service
 from vectorstore.clients import chroma_client
 from vectorstore.documents import Article
 from vectorstore.embeddings import LocalEmbedder
-from vectorstore.loaders import read_articles
+from vectorstore.loaders import read_article
 from vectorstore.sentences import sentence_spans
 from vectorstore.store import ArticleWrite, ChromaStore
 
@@ -168,7 +168,7 @@ def test_a_failed_store_write_stops_the_ingest_and_a_rerun_completes(
     with the error, nothing is written after it, the batches before it stay whole, and a
     re-run stores the rest."""
     service = make_service(tmp_path / "data", embedder, ingest_batch=1)  # a batch per article
-    body = read_articles(SEED_FILES[1], 10**6)[0][0].body
+    body = read_article(SEED_FILES[1], 10**6).body
     sentences = [body[s:e] for s, e in sentence_spans(body)]
     articles = [  # disjoint sentences: six articles, none a copy of another
         Article(f"part-{i}", f"Parte {i}", "2025-09-05", "test", " ".join(sentences[i::6]))
