@@ -36,7 +36,7 @@ import vectorstore.store
 from rag.lexical import LexicalIndex
 from rag.retrieval import LexicalCorpus
 from vectorstore.documents import Chunk
-from vectorstore.store import ChromaStore, _chunk_from
+from vectorstore.store import ChromaStore, chunks_in_articles
 
 FORMAT = "newsrag-lexical-2"
 # What a saved corpus depends on: its analysis, indexes, sentences and chunk records.
@@ -47,7 +47,6 @@ _BUILD_CODE = (
     vectorstore.documents,
     vectorstore.store,
 )
-PAGE = 20_000  # rows per Chroma read: one read of 100,000 failed ("too many SQL variables")
 
 
 def _code_fingerprint() -> bytes:
@@ -66,31 +65,28 @@ def fingerprint(ids: Iterable[str]) -> str:
     return h.hexdigest()[:32]
 
 
-def _pages(store: ChromaStore, include: list[str]) -> dict[str, list[Any]]:
-    """Every chunk record, read a page at a time; read again if the store changed meanwhile."""
+def _records(store: ChromaStore, metadata: bool) -> tuple[list[str], list[dict[str, Any]]]:
+    """Every chunk's id and metadata (if asked); read again if the store changed meanwhile."""
     for _ in range(5):
         before = store.counts()
-        got: dict[str, list[Any]] = {"ids": [], "documents": [], "metadatas": []}
-        for offset in itertools.count(0, PAGE):
-            page = store.chunks.get(include=include, limit=PAGE, offset=offset)
-            for field in got:
-                got[field] += page.get(field) or []
-            if len(page["ids"]) < PAGE:
-                break
-        if store.counts() == before and len(set(got["ids"])) == before[1] == len(got["ids"]):
-            return got
+        ids, metadatas = store.chunk_records(metadata)
+        if store.counts() == before and len(set(ids)) == before[1] == len(ids):
+            return ids, metadatas
     raise OSError("the store kept changing while its chunks were read")
 
 
 def stored_ids(store: ChromaStore) -> list[str]:
-    return _pages(store, [])["ids"]
+    return _records(store, metadata=False)[0]
 
 
 def stored_chunks(store: ChromaStore) -> tuple[list[str], list[Chunk]]:
-    """Chunk ids and chunks, in article and position order (as `store.all_chunks`)."""
-    got = _pages(store, ["documents", "metadatas"])
+    """Chunk ids and chunks, in article and position order (as `store.all_chunks`); a
+    chunk of an article changed meanwhile is left out (and its id, so the corpus is not
+    saved under the name of the store's next state)."""
+    ids, metadatas = _records(store, metadata=True)
+    found = chunks_in_articles(metadatas, store.get_articles())
     records = sorted(
-        ((i, _chunk_from(t, m)) for i, t, m in zip(*got.values(), strict=True)),
+        ((i, c) for i, c in zip(ids, found, strict=True) if c is not None),
         key=lambda r: (r[1].doc_id, r[1].index),
     )
     return [i for i, _ in records], [c for _, c in records]

@@ -15,7 +15,7 @@ from rag.service import NewsQA
 from tests.conftest import KREMLIN_DOC, SEED_FILES, SEEDS
 from vectorstore.clients import client_factory, parse_chroma_url
 from vectorstore.documents import Article, Chunk
-from vectorstore.store import ChromaStore
+from vectorstore.store import PENDING, ChromaStore, StoredArticle, chunks_in_articles
 
 pytestmark = pytest.mark.integration
 PEACE_DOC = "000_8a743153ebfc5c65"
@@ -34,6 +34,9 @@ def test_store_round_trip(mode_service: NewsQA, monkeypatch: pytest.MonkeyPatch)
     store.put_articles([(article, chunks, vectors, {"fingerprint": "f"})])
     assert store.counts() == (1, 2)
     assert store.get_articles(["a1"])["a1"].article == article
+    # Chunks are stored as places in the body and read back as its slices, whole.
+    assert store.chunks.get(include=["documents"])["documents"] == [None, None]
+    assert store.all_chunks() == chunks
     assert store.records()["a1"]["fingerprint"] == "f"
     assert [d.doc_id for d in store.documents()] == ["a1"] and store.documents()[0].chunks == 2
     assert store.doc_ids_from_source("a1.txt") == ["a1"]
@@ -52,6 +55,59 @@ def test_store_round_trip(mode_service: NewsQA, monkeypatch: pytest.MonkeyPatch)
     assert store.counts() == (1, 1) and [c.text for c in store.all_chunks()] == ["Solo una frase."]
     assert store.delete_article("a1") and not store.delete_article("a1")
     assert store.counts() == (0, 0)
+
+
+def test_chunks_of_an_article_being_replaced_are_never_cut_from_its_new_body(
+    mode_service: NewsQA, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that stops after the new body is stored (crash, full disk) leaves the old
+    chunks behind: they are not read back as slices of a body they were not made from."""
+    store = mode_service.store
+    old = Article("a1", "Titolo", None, "a1.txt", "Prima frase. Seconda frase.")
+    chunks = [Chunk("a1", 0, 0, 12, "Prima frase."), Chunk("a1", 1, 13, 27, "Seconda frase.")]
+    store.put_article(old, chunks, mode_service.embedder.embed_documents([c.text for c in chunks]))
+    new = Article("a1", "Titolo", None, "a1.txt", "Ultima notizia: il ponte riapre.")
+    one = [Chunk("a1", 0, 0, 32, new.body)]
+    vectors = mode_service.embedder.embed_documents([new.body])
+
+    def fail(**_: object) -> None:
+        raise StoreError("disk full")
+
+    monkeypatch.setattr(store.chunks, "upsert", fail)
+    with pytest.raises(StoreError):
+        store.put_article(new, one, vectors)
+    monkeypatch.undo()
+    assert store.get_articles(["a1"])["a1"].article.body == new.body  # the record went first
+    assert store.counts() == (1, 2) and store.all_chunks() == []
+    assert store.dense_search(vectors[0], 2) == []
+    store.put_article(new, one, vectors)  # the re-run repairs it
+    assert [(c.text, c.title) for c in store.all_chunks()] == [(new.body, "Titolo")]
+
+
+def test_chunk_records_are_read_back_as_slices_of_their_articles() -> None:
+    """Pure reading logic: the text, title, date and source are the article's; a chunk
+    whose article is missing, changed or too short for its offsets is left out."""
+    body = "Prima frase. Seconda frase."
+    article = Article("a1", "Titolo", "2025-01-02", "a1.txt", body)
+    stored = {"a1": StoredArticle(article, article.content_hash, 2)}
+    place = {
+        "doc_id": "a1",
+        "index": 1,
+        "start": 13,
+        "end": 27,
+        "content_hash": article.content_hash,
+    }
+    older_format = {**place, "title": "vecchio", "source": "x", "date": "1999-01-01"}
+    found = chunks_in_articles(
+        [place, older_format, {**place, "content_hash": "altro"}, {**place, "end": 99},
+         {**place, "doc_id": "a2"}],
+        stored,
+    )  # fmt: skip
+    expected = Chunk("a1", 1, 13, 27, "Seconda frase.", "Titolo", "2025-01-02", "a1.txt")
+    assert found == [expected, expected, None, None, None]
+    pending = {"a1": StoredArticle(article, PENDING, 2)}  # being written: its real hash counts
+    assert chunks_in_articles([place], pending) == [expected]
+    assert chunks_in_articles([{**place, "content_hash": "vecchio"}], pending) == [None]
 
 
 def test_another_model_is_refused(mode_service: NewsQA) -> None:
