@@ -60,6 +60,7 @@ bench: install
 	$(BIN)/newsrag eval --dataset squad-it --out bench-results/squad-it-full
 	$(BIN)/python -m bench.load --serve --clients 20 --seconds 60 --out bench-results/load
 	$(BIN)/python -m bench.run --sizes $(BENCH_SIZES) --out bench-results
+	$(BIN)/python -m bench.chunk_writes --out bench-results/chunk-writes.json
 
 # Refresh the README's screenshot (docs/screenshot.png) from the browser test.
 screenshot: install browser

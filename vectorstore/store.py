@@ -5,8 +5,8 @@ metadata and content hash (for idempotent ingestion), with the mean of its chunk
 vectors as its own vector. The chunks collection holds the dense vectors and each
 chunk's place in its article (id, offsets, hash), not its text: a chunk is read
 back as the slice of its article's stored body, so it cannot disagree with the
-body its citations are checked against, and a chunk write costs less than half
-(a chunk's text cost Chroma 1.4 of 2.6 ms per chunk at 100,000 chunks, README).
+body its citations are checked against; and chunk writes are 1.45x cheaper and the
+store 1.6x smaller than with the text kept (bench/chunk_writes.py, README).
 The client is passed in and collections are opened lazily on first use.
 """
 
@@ -67,11 +67,9 @@ def chunks_in_articles(
         if stored is None:
             out.append(None)
             continue
-        article = stored.article
+        article, body = stored.article, stored.article.body
         start, end = int(meta["start"]), int(meta["end"])
-        if meta.get("content_hash") != hashes[article.doc_id] or not 0 <= start < end <= len(
-            article.body
-        ):
+        if meta.get("content_hash") != hashes[article.doc_id] or not 0 <= start < end <= len(body):
             out.append(None)
             continue
         out.append(
@@ -80,7 +78,7 @@ def chunks_in_articles(
                 index=int(meta["index"]),
                 start=start,
                 end=end,
-                text=article.body[start:end],
+                text=body[start:end],
                 title=article.title,
                 date=article.date,
                 source=article.source,
@@ -151,14 +149,8 @@ class ChromaStore:
         return {i: str(m.get("content_hash", "")) for i, m in self.records().items()}
 
     def bodies(self, doc_ids: Sequence[str]) -> dict[str, str]:
-        """The stored bodies of these articles, by id (unknown ids left out); one read per
-        WRITE_BATCH ids, as one read of very many ids exceeds SQLite's variable limit."""
-        found: dict[str, str] = {}
-        for at in range(0, len(doc_ids), WRITE_BATCH):
-            ids = list(doc_ids[at : at + WRITE_BATCH])
-            got = self.articles.get(ids=ids, include=["documents"])
-            found.update(zip(got["ids"], map(str, got["documents"]), strict=True))
-        return found
+        """The stored bodies of these articles, by id (unknown ids left out)."""
+        return {doc_id: s.article.body for doc_id, s in self.get_articles(doc_ids).items()}
 
     def put_article(
         self, article: Article, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
