@@ -52,6 +52,14 @@ class Chunk:
     def chunk_id(self) -> str:
         return f"{self.doc_id}#{self.index}"
 
+    @classmethod
+    def of(cls, article: Article, index: int, start: int, end: int) -> Chunk:
+        """The chunk of `article` from `start` to `end`: its text is that slice of the body."""
+        return cls(
+            article.doc_id, index, start, end, article.body[start:end],
+            article.title, article.date, article.source,
+        )  # fmt: skip
+
 
 @dataclass(frozen=True)
 class DocumentInfo:

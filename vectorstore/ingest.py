@@ -119,16 +119,7 @@ def chunk_article(
     body = article.body
     spans, counts = fit_sentences(body, sentence_spans(body), limit, encoder.count_tokens)
     return [
-        Chunk(
-            doc_id=article.doc_id,
-            index=i,
-            start=s,
-            end=e,
-            text=body[s:e],
-            title=article.title,
-            date=article.date,
-            source=article.source,
-        )
+        Chunk.of(article, i, s, e)
         for i, (s, e) in enumerate(
             pack_chunks(
                 spans,

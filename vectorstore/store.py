@@ -67,23 +67,13 @@ def chunks_in_articles(
         if stored is None:
             out.append(None)
             continue
-        article, body = stored.article, stored.article.body
+        article = stored.article
         start, end = int(meta["start"]), int(meta["end"])
-        if meta.get("content_hash") != hashes[article.doc_id] or not 0 <= start < end <= len(body):
+        valid = 0 <= start < end <= len(article.body)
+        if meta.get("content_hash") != hashes[article.doc_id] or not valid:
             out.append(None)
-            continue
-        out.append(
-            Chunk(
-                doc_id=article.doc_id,
-                index=int(meta["index"]),
-                start=start,
-                end=end,
-                text=body[start:end],
-                title=article.title,
-                date=article.date,
-                source=article.source,
-            )
-        )
+        else:
+            out.append(Chunk.of(article, int(meta["index"]), start, end))
     return out
 
 
