@@ -63,8 +63,12 @@ def _add_text(store: ChromaStore, batches: Sequence[Sequence[ArticleWrite]]) -> 
     store.chunks.upsert = upsert_with_text
 
 
+def _chunk_count(batches: Sequence[Sequence[ArticleWrite]]) -> int:
+    return sum(len(chunks) for batch in batches for _, chunks, _, _ in batch)
+
+
 def _write(batches: Sequence[Sequence[ArticleWrite]], with_text: bool) -> dict[str, float]:
-    chunks = sum(len(c) for batch in batches for _, c, _, _ in batch)
+    chunks = _chunk_count(batches)
     with tempfile.TemporaryDirectory(prefix="newsrag-writes-") as tmp:
         store = ChromaStore(lambda: chroma_client(Path(tmp)), "bench")
         if with_text:
@@ -92,7 +96,7 @@ def main() -> None:
             print(layout, runs[layout][-1], flush=True)
     fastest = {layout: min(r["ms_per_chunk"] for r in rs) for layout, rs in runs.items()}
     result = {
-        "chunks": sum(len(c) for batch in batches for _, c, _, _ in batch),
+        "chunks": _chunk_count(batches),
         "runs": runs,
         "fastest_ms_per_chunk": fastest,
         "write_ratio_with_text_vs_places": round(fastest["with_text"] / fastest["places"], 2),

@@ -36,7 +36,7 @@ import vectorstore.store
 from rag.lexical import LexicalIndex
 from rag.retrieval import LexicalCorpus
 from vectorstore.documents import Chunk
-from vectorstore.store import ChromaStore, chunks_in_articles
+from vectorstore.store import ChromaStore
 
 FORMAT = "newsrag-lexical-2"
 # What a saved corpus depends on: its analysis, indexes, sentences and chunk records.
@@ -83,12 +83,7 @@ def stored_chunks(store: ChromaStore) -> tuple[list[str], list[Chunk]]:
     """Chunk ids and chunks, in article and position order (as `store.all_chunks`); a
     chunk of an article changed meanwhile is left out (and its id, so the corpus is not
     saved under the name of the store's next state)."""
-    ids, metadatas = _records(store, metadata=True)
-    found = chunks_in_articles(metadatas, store.get_articles())
-    records = sorted(
-        ((i, c) for i, c in zip(ids, found, strict=True) if c is not None),
-        key=lambda r: (r[1].doc_id, r[1].index),
-    )
+    records = store.chunks_of(*_records(store, metadata=True))
     return [i for i, _ in records], [c for _, c in records]
 
 

@@ -280,11 +280,20 @@ class ChromaStore:
                 break
         return ids, metadatas
 
+    def chunks_of(
+        self, ids: Sequence[str], metadatas: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[str, Chunk]]:
+        """These chunk records (as `chunk_records` reads them) as (id, chunk) pairs cut from
+        their articles' stored bodies, in article and position order; stale ones left out."""
+        found = chunks_in_articles(metadatas, self.get_articles())
+        return sorted(
+            ((i, c) for i, c in zip(ids, found, strict=True) if c is not None),
+            key=lambda r: (r[1].doc_id, r[1].index),
+        )
+
     def all_chunks(self) -> list[Chunk]:
         """Every chunk, in article and position order (for the lexical index)."""
-        _, metadatas = self.chunk_records()
-        found = chunks_in_articles(metadatas, self.get_articles())
-        return sorted((c for c in found if c is not None), key=lambda c: (c.doc_id, c.index))
+        return [c for _, c in self.chunks_of(*self.chunk_records())]
 
     def dense_search(self, vector: Sequence[float], k: int) -> list[tuple[Chunk, float]]:
         """The `k` nearest chunks with their cosine similarity."""
