@@ -49,7 +49,7 @@ class Settings(BaseSettings):
         MAX_FILE_BYTES, ge=1_000, description="largest article file accepted"
     )
     max_question_chars: int = Field(2_000, ge=10)
-    ingest_batch: int = Field(128, ge=1, le=4096, description="chunks embedded per model call")
+    ingest_batch: int = Field(512, ge=1, le=4096, description="chunks embedded per model call")
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)
     # optional generative answers (rag.llm): any OpenAI-compatible server; unset = extractive

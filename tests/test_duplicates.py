@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import re
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,12 +18,16 @@ from tests.conftest import SEED_FILES
 from vectorstore.duplicates import (
     NEAR_DUPLICATE,
     DuplicateIndex,
+    article_keys,
     decode_signature,
     encode_signature,
     fingerprint,
     jaccard,
+    jaccards,
     minhash,
+    shingle_hashes,
     shingles,
+    words,
 )
 from vectorstore.ingest import chunk_article
 from vectorstore.loaders import read_article
@@ -47,6 +53,34 @@ def edited(text: str, every: int = 10) -> str:
 def test_fingerprint_ignores_case_accents_punctuation_and_spacing() -> None:
     assert fingerprint("Il Cremlino, venerdì:  «no».") == fingerprint("il cremlino venerdi no")
     assert fingerprint("Il Cremlino ha detto no.") != fingerprint("Il Cremlino ha detto sì.")
+
+
+def test_words_drop_accents_and_marks_of_any_script() -> None:
+    def reference(text: str) -> list[str]:  # every character looked up (slower, same words)
+        plain = unicodedata.normalize("NFKD", text.casefold())
+        return re.findall(r"\w+", "".join(c for c in plain if not unicodedata.combining(c)))
+
+    assert words("Città, PERCHÉ l’Ucraina?") == ["citta", "perche", "l", "ucraina"]
+    for text in ("naïve Ὀδυσσεύς café", "Łódź, Dvořák, नमस्ते", "", "…!", "plain ascii"):
+        assert words(text) == reference(text)
+
+
+def test_article_keys_agree_with_the_separate_functions(paragraphs: list[str]) -> None:
+    for text in [*paragraphs[:20], "", "una parola"]:
+        keys = article_keys(text)
+        assert keys.fingerprint == fingerprint(text)
+        assert (keys.signature == minhash(shingles(text))).all()
+        assert (keys.shingles == shingle_hashes(shingles(text))).all()
+
+
+def test_jaccards_on_hashes_equal_jaccard_on_shingles(paragraphs: list[str]) -> None:
+    texts = [paragraphs[0], edited(paragraphs[0]), syndicated(paragraphs[0]), paragraphs[1], ""]
+    sets = [shingles(t) for t in texts]
+    hashed = [shingle_hashes(s) for s in sets]
+    for query, query_hashes in zip(sets, hashed, strict=True):
+        expected = [jaccard(query, other) for other in sets]
+        assert jaccards(query_hashes, hashed).tolist() == pytest.approx(expected)
+    assert jaccards(hashed[0], []).tolist() == []
 
 
 def test_signature_round_trip_and_estimate(paragraphs: list[str]) -> None:
@@ -89,8 +123,8 @@ def test_index_finds_exact_and_near_copies(paragraphs: list[str]) -> None:
         index.add(doc_id, fingerprint(text), minhash(shingles(text)))
 
     def find(doc_id: str, text: str) -> tuple[str, float] | None:
-        keys = shingles(text)
-        return index.find(doc_id, fingerprint(text), minhash(keys), keys)
+        keys = article_keys(text)
+        return index.find(doc_id, keys.fingerprint, keys.signature, keys.shingles)
 
     assert find("copy", paragraphs[0].upper()) == ("orig", 1.0)
     near = find("feed", syndicated(edited(paragraphs[0])))
@@ -106,11 +140,11 @@ def test_index_keeps_finding_copies_as_it_grows(paragraphs: list[str]) -> None:
     """Past its first allocations (64 rows, doubling), every stored article is still found."""
     index = DuplicateIndex(lambda ids: {})  # every article here keeps its shingles in memory
     for i, text in enumerate(paragraphs[:150]):
-        index.add(str(i), fingerprint(text), minhash(shingles(text)), shingles(text))
+        keys = article_keys(text)
+        index.add(str(i), keys.fingerprint, keys.signature, keys.shingles)
     for i in (0, 63, 64, 130, 149):
-        copy = syndicated(paragraphs[i])
-        keys = shingles(copy)
-        found = index.find("new", fingerprint(copy), minhash(keys), keys)
+        copy = article_keys(syndicated(paragraphs[i]))
+        found = index.find("new", copy.fingerprint, copy.signature, copy.shingles)
         assert found is not None and found[0] == str(i), i
 
 

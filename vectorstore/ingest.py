@@ -20,11 +20,9 @@ from vectorstore.chunking import fit_sentences, pack_chunks, paragraph_starts
 from vectorstore.documents import Article, Chunk
 from vectorstore.duplicates import (
     DuplicateIndex,
+    article_keys,
     decode_signature,
     encode_signature,
-    fingerprint,
-    minhash,
-    shingles,
 )
 from vectorstore.loaders import (
     articles_from_bytes,
@@ -36,7 +34,7 @@ from vectorstore.loaders import (
 from vectorstore.sentences import sentence_spans
 from vectorstore.store import PENDING, ArticleWrite, ChromaStore
 
-BATCH_CHUNKS = 128  # chunks embedded per model call (and written per store round)
+BATCH_CHUNKS = 512  # chunks embedded per model call and written per store round (README)
 
 
 class ChunkEncoder(Protocol):
@@ -143,8 +141,8 @@ def duplicate_index(store: ChromaStore, records: dict[str, dict[str, Any]]) -> D
     older = store.bodies([d for d, (signature, fp) in keys.items() if signature is None or not fp])
     for doc_id, (signature, fp) in keys.items():
         if signature is None or not fp:
-            body = older.get(doc_id, "")
-            signature, fp = minhash(shingles(body)), fingerprint(body)
+            computed = article_keys(older.get(doc_id, ""))
+            signature, fp = computed.signature, computed.fingerprint
         index.add(doc_id, fp, signature)
     return index
 
@@ -222,16 +220,16 @@ def ingest_articles(
             if known.get(article.doc_id) == article.content_hash:
                 report.unchanged.append(article.doc_id)
                 continue
-            keys = set(shingles(article.body))
-            fp, signature = fingerprint(article.body), minhash(keys)
+            keys = article_keys(article.body)
+            fp, signature = keys.fingerprint, keys.signature
             if article.doc_id not in known:  # an update of a stored article is not a copy
-                copy = duplicates.find(article.doc_id, fp, signature, keys)
+                copy = duplicates.find(article.doc_id, fp, signature, keys.shingles)
                 if copy is not None:
                     report.duplicates.append(
                         Duplicate(article.doc_id, article.source, copy[0], copy[1])
                     )
                     continue
-            duplicates.add(article.doc_id, fp, signature, keys)
+            duplicates.add(article.doc_id, fp, signature, keys.shingles)
             chunks = chunk_article(article, encoder, max_tokens, overlap)
             extra = {"fingerprint": fp, "minhash": encode_signature(signature)}
             pending.append((article, chunks, extra))
