@@ -125,7 +125,8 @@ class DuplicateIndex:
 
     `bodies_of` fetches stored articles' bodies for the exact check, all of one
     lookup's candidates at once (one store read, not one per candidate: an article
-    can have dozens in a large store); a batch article's shingles are kept in memory.
+    can have dozens in a large store); a batch article's shingle hashes are kept in
+    memory.
     """
 
     def __init__(
