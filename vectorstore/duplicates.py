@@ -4,9 +4,10 @@ Exact: a fingerprint of the normalised words (case, accents, punctuation and
 spacing ignored). Near: Jaccard similarity of word 5-gram shingles, estimated
 with a 64-permutation MinHash (kept in the store, one short string per article)
 and confirmed on the shingles before anything is called a duplicate. Shingles are
-compared as 32-bit hashes (the ones the MinHash is built from): sorted arrays that
-take a tenth of the memory of the strings and are compared with every candidate of
-a lookup at once. `NEAR_DUPLICATE` was measured on SQuAD-it (see README, "Duplicates").
+compared as 32-bit hashes (the ones the MinHash is built from): sorted arrays, 47 MB
+for the 28,571 articles of the 100k benchmark against 994 MB as strings, compared
+with every candidate of a lookup at once. `NEAR_DUPLICATE` was measured on SQuAD-it
+(see README, "Duplicates").
 """
 
 from __future__ import annotations
