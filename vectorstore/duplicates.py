@@ -171,7 +171,7 @@ class DuplicateIndex:
             bodies = self.bodies_of(missing)
             for doc_id in missing:
                 body = bodies.get(doc_id)
-                self._shingles[doc_id] = article_keys(body).shingles if body else _NONE
+                self._shingles[doc_id] = shingle_hashes(shingles(body)) if body else _NONE
 
     def find(
         self, doc_id: str, print_: str, signature: np.ndarray, hashes: np.ndarray
