@@ -1,7 +1,7 @@
 """The lexical corpus saved next to the store, so a restart loads it instead of rebuilding.
 
-At 100,000 chunks, reading every chunk back from Chroma takes ~10 s and building the
-BM25 indexes minutes: far over the cold-start budget. So the
+At 100,000 chunks, reading every chunk back from Chroma takes 4-17 s and building the
+BM25 indexes 35-110 s (README): far over the cold-start budget. So the
 chunks and their indexes are saved under a name that is a fingerprint of the chunk
 ids in the store (ids carry the article's content hash, so they change whenever an
 article is added, updated or deleted) and of the code that builds a corpus. Reading

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,8 +139,12 @@ class ChromaStore:
         return {i: str(m.get("content_hash", "")) for i, m in self.records().items()}
 
     def bodies(self, doc_ids: Sequence[str]) -> dict[str, str]:
-        """The stored bodies of these articles, by id (unknown ids left out)."""
-        return {doc_id: s.article.body for doc_id, s in self.get_articles(doc_ids).items()}
+        """The stored bodies of these articles, by id (unknown ids left out); documents only,
+        as every answer's citation check reads them."""
+        out: dict[str, str] = {}
+        for got in self._read_articles(doc_ids, ["documents"]):
+            out.update(zip(got["ids"], map(str, got["documents"]), strict=True))
+        return out
 
     def put_article(
         self, article: Article, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
@@ -227,23 +231,26 @@ class ChromaStore:
         return True
 
     def get_articles(self, doc_ids: Sequence[str] | None = None) -> dict[str, StoredArticle]:
-        """These articles (all when None), read WRITE_BATCH ids or _PAGE rows at a time:
-        one read of very many rows exceeds SQLite's variable limit."""
-        include = ["documents", "metadatas"]
+        """These articles (all when None)."""
         out: dict[str, StoredArticle] = {}
+        for got in self._read_articles(doc_ids, ["documents", "metadatas"]):
+            out.update(_stored_articles(got))
+        return out
+
+    def _read_articles(
+        self, doc_ids: Sequence[str] | None, include: list[str]
+    ) -> Iterator[Mapping[str, Any]]:
+        """Chroma `get` results for these articles (all when None), WRITE_BATCH ids or _PAGE
+        rows at a time: one read of very many rows exceeds SQLite's variable limit."""
         if doc_ids is None:
             for offset in itertools.count(0, _PAGE):
                 got = self.articles.get(include=include, limit=_PAGE, offset=offset)
-                out.update(_stored_articles(got))
+                yield got
                 if len(got["ids"]) < _PAGE:
-                    break
-            return out
-        ids = sorted(set(doc_ids))
+                    return
+        ids = sorted(set(doc_ids or ()))
         for at in range(0, len(ids), WRITE_BATCH):
-            out.update(
-                _stored_articles(self.articles.get(ids=ids[at : at + WRITE_BATCH], include=include))
-            )
-        return out
+            yield self.articles.get(ids=ids[at : at + WRITE_BATCH], include=include)
 
     def documents(self) -> list[DocumentInfo]:
         """Every stored article's metadata (no bodies), by id."""
