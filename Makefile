@@ -13,6 +13,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
+export NNCF_CI := 1
 export TOKENIZERS_PARALLELISM := false
 
 .PHONY: install run test lint typecheck pytest eval bench browser screenshot clean

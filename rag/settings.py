@@ -26,11 +26,12 @@ class Settings(BaseSettings):
     embedding_model: Path | None = Field(
         None, description="a local sentence-transformers folder; default: the bundled MiniLM"
     )
-    embedding_backend: Literal["torch", "onnx-int8"] = Field(
-        "onnx-int8", description="fp32 sentence-transformers, or a local int8 ONNX export of it"
+    embedding_backend: Literal["openvino-int8", "onnx-int8", "torch"] = Field(
+        "openvino-int8",
+        description="a local int8 export on OpenVINO or onnxruntime, or fp32 sentence-transformers",
     )
     model_cache_dir: Path | None = Field(
-        None, description="where the ONNX export is kept; default: ~/.cache/newsrag"
+        None, description="where the int8 exports are kept; default: ~/.cache/newsrag"
     )
     collection_prefix: str = Field("newsrag", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,60}$")
     top_k: int = Field(4, ge=1, le=20, description="chunks returned as sources")

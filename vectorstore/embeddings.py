@@ -21,7 +21,7 @@ from rag.errors import ConfigError
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-    from vectorstore.onnx_backend import OnnxEncoder
+    from vectorstore.onnx_backend import BatchEncoder
 
 
 def bundled_model_path() -> Path:
@@ -46,7 +46,7 @@ def check_model_folder(path: Path) -> Path:
     return path
 
 
-BACKENDS = ("torch", "onnx-int8")
+BACKENDS = ("torch", "onnx-int8", "openvino-int8")
 
 
 def default_cache_dir() -> Path:
@@ -58,10 +58,11 @@ def default_cache_dir() -> Path:
 class LocalEmbedder(Embeddings):
     """Normalised sentence embeddings from a local model folder.
 
-    `backend="torch"` runs sentence-transformers in fp32; `"onnx-int8"` runs an int8
-    ONNX export of the same model (made locally at first use, cached in `cache_dir`).
-    Both give the same chunks (same tokenizer) and vectors with cosine >= 0.97, so
-    the store records one model name for both and either can read the other's store.
+    `backend="torch"` runs sentence-transformers in fp32; `"openvino-int8"` and
+    `"onnx-int8"` run an int8 export of the same model (made locally at first use,
+    cached in `cache_dir`) on OpenVINO or onnxruntime. All give the same chunks (same
+    tokenizer) and vectors with cosine >= 0.97 to fp32, so the store records one model
+    name for all and any can read another's store.
     """
 
     def __init__(
@@ -81,7 +82,7 @@ class LocalEmbedder(Embeddings):
         self.cache_dir = cache_dir or default_cache_dir()
         self.threads = threads or min(4, os.cpu_count() or 1)
         self._model: SentenceTransformer | None = None
-        self._onnx: OnnxEncoder | None = None
+        self._encoder: BatchEncoder | None = None
         self._counter: Any = None
         self._lock = threading.Lock()
 
@@ -90,15 +91,24 @@ class LocalEmbedder(Embeddings):
         return self.model_path.name if self.model_path.name != "model" else "all-MiniLM-L6-v2"
 
     @property
-    def onnx(self) -> OnnxEncoder:
+    def encoder(self) -> BatchEncoder:
+        """The int8 encoder, exported at first use (the torch backend has none)."""
         with self._lock:
-            if self._onnx is None:
-                from vectorstore.onnx_backend import OnnxEncoder, export_int8
-
+            if self._encoder is None:
                 check_model_folder(self.model_path)
-                path = export_int8(self.model_path, self.cache_dir)
-                self._onnx = OnnxEncoder(path, self.model_path, self._window(), self.threads)
-            return self._onnx
+                if self.backend == "openvino-int8":
+                    from vectorstore.openvino_backend import OpenVinoEncoder, export_openvino_int8
+
+                    xml = export_openvino_int8(self.model_path, self.cache_dir, self._window())
+                    self._encoder = OpenVinoEncoder(
+                        xml, self.model_path, self._window(), self.threads
+                    )
+                else:
+                    from vectorstore.onnx_backend import OnnxEncoder, export_int8
+
+                    path = export_int8(self.model_path, self.cache_dir)
+                    self._encoder = OnnxEncoder(path, self.model_path, self._window(), self.threads)
+            return self._encoder
 
     def _window(self) -> int:
         config = self.model_path / "sentence_bert_config.json"
@@ -148,7 +158,7 @@ class LocalEmbedder(Embeddings):
         if not texts:
             return []
         if self.backend != "torch":
-            rows: list[list[float]] = self.onnx.encode(texts, self.batch_size).tolist()
+            rows: list[list[float]] = self.encoder.encode(texts, self.batch_size).tolist()
             return rows
         vectors = self.model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False

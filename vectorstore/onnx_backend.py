@@ -64,8 +64,27 @@ def export_int8(model_path: Path, cache_dir: Path) -> Path:
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     import onnx
-    import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
+        fp32, fused = Path(tmp) / "model.onnx", Path(tmp) / "model-fused.onnx"
+        int8 = Path(tmp) / "model-int8.onnx"
+        config = export_fp32(model_path, fp32)
+        fuse_transformer(fp32, fused, config)
+        # Per-channel int8 weights: cosine to fp32 mean 0.991, min 0.978 (SQuAD-it chunks).
+        # Fused operators are outside ONNX's shape inference: their outputs are float.
+        quantize_dynamic(
+            str(fused), str(int8), weight_type=QuantType.QInt8, per_channel=True,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )  # fmt: skip
+        os.replace(int8, target)
+    return target
+
+
+def export_fp32(model_path: Path, target: Path) -> Any:
+    """Trace transformer + mean pooling + L2 norm to an fp32 ONNX file; returns the
+    transformer's config (the fusions need its head count and width)."""
+    import torch
     from transformers import AutoModel, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_path), local_files_only=True)
@@ -88,29 +107,18 @@ def export_int8(model_path: Path, cache_dir: Path) -> Path:
 
     sample = tokenizer(["una frase", "un'altra frase più lunga"], padding=True, return_tensors="pt")
     axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS}
-    with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
-        fp32, fused = Path(tmp) / "model.onnx", Path(tmp) / "model-fused.onnx"
-        int8 = Path(tmp) / "model-int8.onnx"
-        with torch.no_grad():
-            torch.onnx.export(
-                MeanPooled(),
-                tuple(sample[name] for name in INPUTS),
-                str(fp32),
-                input_names=list(INPUTS),
-                output_names=["sentence_embedding"],
-                dynamic_axes={**axes, "sentence_embedding": {0: "batch"}},
-                opset_version=17,
-                dynamo=False,
-            )
-        fuse_transformer(fp32, fused, transformer.config)
-        # Per-channel int8 weights: cosine to fp32 mean 0.991, min 0.978 (SQuAD-it chunks).
-        # Fused operators are outside ONNX's shape inference: their outputs are float.
-        quantize_dynamic(
-            str(fused), str(int8), weight_type=QuantType.QInt8, per_channel=True,
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )  # fmt: skip
-        os.replace(int8, target)
-    return target
+    with torch.no_grad():
+        torch.onnx.export(
+            MeanPooled(),
+            tuple(sample[name] for name in INPUTS),
+            str(target),
+            input_names=list(INPUTS),
+            output_names=["sentence_embedding"],
+            dynamic_axes={**axes, "sentence_embedding": {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
+    return transformer.config
 
 
 def fuse_transformer(source: Path, target: Path, config: Any) -> None:
@@ -127,22 +135,18 @@ def fuse_transformer(source: Path, target: Path, config: Any) -> None:
     model.save_model_to_file(str(target))
 
 
-class OnnxEncoder:
-    """Sentence embeddings from an ONNX file; the tokenizer comes from the model folder."""
+class BatchEncoder:
+    """Tokenise once, encode in length-sorted batches; subclasses run one padded batch."""
 
-    def __init__(self, onnx_path: Path, model_path: Path, max_tokens: int, threads: int) -> None:
-        import onnxruntime as ort
+    def __init__(self, model_path: Path, max_tokens: int) -> None:
         from tokenizers import Tokenizer
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(
-            str(onnx_path), options, providers=["CPUExecutionProvider"]
-        )
         self.tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=max_tokens)
         self.tokenizer.no_padding()
+
+    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
 
     def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(list(texts))
@@ -150,15 +154,38 @@ class OnnxEncoder:
         out = np.zeros((len(texts), 0), dtype=np.float32)
         for start in range(0, len(order), batch_size):
             batch = [encodings[i] for i in order[start : start + batch_size]]
-            width = max(len(e.ids) for e in batch)
-            feeds = {name: np.zeros((len(batch), width), dtype=np.int64) for name in INPUTS}
-            for row, enc in enumerate(batch):
-                n = len(enc.ids)
-                feeds["input_ids"][row, :n] = enc.ids
-                feeds["attention_mask"][row, :n] = enc.attention_mask
-                feeds["token_type_ids"][row, :n] = enc.type_ids
-            vectors = self.session.run(None, feeds)[0]
+            vectors = self.run(padded_feeds(batch))
             if out.shape[1] == 0:
                 out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
             out[order[start : start + batch_size]] = vectors
         return out
+
+
+def padded_feeds(batch: Sequence[Any]) -> dict[str, np.ndarray]:
+    """The model's three int64 inputs for a batch of `tokenizers` encodings, zero-padded."""
+    width = max(len(e.ids) for e in batch)
+    feeds = {name: np.zeros((len(batch), width), dtype=np.int64) for name in INPUTS}
+    for row, enc in enumerate(batch):
+        n = len(enc.ids)
+        feeds["input_ids"][row, :n] = enc.ids
+        feeds["attention_mask"][row, :n] = enc.attention_mask
+        feeds["token_type_ids"][row, :n] = enc.type_ids
+    return feeds
+
+
+class OnnxEncoder(BatchEncoder):
+    """Sentence embeddings from an ONNX file on onnxruntime."""
+
+    def __init__(self, onnx_path: Path, model_path: Path, max_tokens: int, threads: int) -> None:
+        import onnxruntime as ort
+
+        super().__init__(model_path, max_tokens)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(
+            str(onnx_path), options, providers=["CPUExecutionProvider"]
+        )
+
+    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        return np.asarray(self.session.run(None, feeds)[0])

@@ -1,7 +1,9 @@
-"""The int8 ONNX backend: exported locally, same chunks as torch, near-identical vectors."""
+"""The int8 backends (OpenVINO, onnxruntime): exported locally, same chunks as torch,
+near-identical vectors, and a store shared with the fp32 backend."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 from collections import Counter
@@ -11,12 +13,15 @@ import numpy as np
 import onnx
 import pytest
 
+from eval.calibration_texts import calibration_texts as select_calibration_texts
+from eval.datasets import SQUAD_IT
 from rag.errors import ConfigError
 from tests.conftest import SEED_FILES, make_service
 from vectorstore.embeddings import LocalEmbedder, bundled_model_path
 from vectorstore.ingest import chunk_article
 from vectorstore.loaders import read_article
 from vectorstore.onnx_backend import check_mean_pooling
+from vectorstore.openvino_backend import calibration_texts
 
 pytestmark = pytest.mark.integration
 
@@ -44,30 +49,72 @@ def test_export_is_local_cached_and_int8(onnx_embedder: LocalEmbedder) -> None:
     assert ops["QAttention"] == 6 and ops["SkipLayerNormalization"] == 12, ops
 
 
+@pytest.fixture(scope="module")
+def openvino_embedder(tmp_path_factory: pytest.TempPathFactory) -> LocalEmbedder:
+    cache = tmp_path_factory.mktemp("openvino-cache")
+    return LocalEmbedder(bundled_model_path(), backend="openvino-int8", cache_dir=cache)
+
+
+def test_openvino_export_is_local_cached_and_int8(openvino_embedder: LocalEmbedder) -> None:
+    openvino_embedder.embed_query("prima chiamata")  # quantizes on first use
+    files = sorted(p.name for p in openvino_embedder.cache_dir.iterdir())
+    assert len(files) == 2 and files[0].endswith("-ov-int8.bin"), files
+    xml = openvino_embedder.cache_dir / files[1]
+    stamp = xml.stat().st_mtime_ns
+    again = LocalEmbedder(bundled_model_path(), backend="openvino-int8",
+                          cache_dir=openvino_embedder.cache_dir)  # fmt: skip
+    again.embed_query("seconda chiamata")
+    assert xml.stat().st_mtime_ns == stamp  # reused, not re-exported
+    # Static int8: weights stored as int8 (about a quarter of the fp32 safetensors), and
+    # quantize/dequantize steps on the activations of every layer's matrix products.
+    fp32 = (bundled_model_path() / "model.safetensors").stat().st_size
+    assert xml.with_suffix(".bin").stat().st_size < fp32 / 2
+    graph = xml.read_text()
+    assert graph.count('type="FakeQuantize"') >= 6 * 6, "expected int8 activations per layer"
+    assert 'element_type="i8"' in graph
+    # Calibration texts ship with newsrag: Italian paragraphs and short questions.
+    texts = calibration_texts()
+    assert len(texts) > 200 and any(t.endswith("?") and len(t) < 200 for t in texts)
+
+
+def test_shipped_calibration_texts_are_the_documented_selection() -> None:
+    squad = json.loads(gzip.decompress(SQUAD_IT.read_bytes()))
+    assert calibration_texts() == select_calibration_texts(squad)
+
+
+@pytest.mark.parametrize("backend", ["openvino-int8", "onnx-int8"])
 def test_same_chunks_and_near_identical_vectors(
-    onnx_embedder: LocalEmbedder, embedder: LocalEmbedder
+    backend: str,
+    onnx_embedder: LocalEmbedder,
+    openvino_embedder: LocalEmbedder,
+    embedder: LocalEmbedder,
 ) -> None:
+    int8 = openvino_embedder if backend == "openvino-int8" else onnx_embedder
     articles = [read_article(p, 1_000_000) for p in SEED_FILES]
     for article in articles:
         torch_chunks = chunk_article(article, embedder, 254, 1)
-        assert chunk_article(article, onnx_embedder, 254, 1) == torch_chunks
+        assert chunk_article(article, int8, 254, 1) == torch_chunks
     texts = [c.text for a in articles for c in chunk_article(a, embedder, 254, 1)]
     texts += ["Chi è il portavoce del Cremlino?", "Dove sono stazionate le truppe?"]
     a = np.array(embedder.embed_documents(texts))
-    b = np.array(onnx_embedder.embed_documents(texts))
+    b = np.array(int8.embed_documents(texts))
     cosine = (a * b).sum(axis=1)
     assert cosine.min() > 0.97 and np.allclose(np.linalg.norm(b, axis=1), 1, atol=1e-3)
-    # Dynamic quantization scales activations per batch, so a text's vector moves a
-    # little with its batch; it stays the same direction.
-    single = np.array(onnx_embedder.embed_documents(texts[:1]))
-    assert float(single[0] @ b[0]) > 0.98
+    single = np.array(int8.embed_documents(texts[:1]))
+    if backend == "onnx-int8":
+        # Dynamic quantization scales activations per batch, so a text's vector moves a
+        # little with its batch; it stays the same direction.
+        assert float(single[0] @ b[0]) > 0.98
+    else:
+        # Static quantization fixed the ranges at export: the batch does not matter.
+        assert float(single[0] @ b[0]) > 0.999
 
 
 def test_a_store_is_shared_between_backends(
-    onnx_embedder: LocalEmbedder, embedder: LocalEmbedder, tmp_path: Path
+    openvino_embedder: LocalEmbedder, embedder: LocalEmbedder, tmp_path: Path
 ) -> None:
     """Same model name: a store built with one backend answers through the other."""
-    built = make_service(tmp_path, onnx_embedder)
+    built = make_service(tmp_path, openvino_embedder)
     built.ingest(SEED_FILES)
     reader = make_service(tmp_path, embedder)
     assert reader.store.counts() == built.store.counts()
