@@ -128,7 +128,7 @@ def score_sentences(
                 key in seen
                 or len(text.split()) < MIN_ANSWER_WORDS
                 or not text.endswith(_SENTENCE_END)
-                or not has_type(text, kind)
+                or not has_type(text, kind, terms.keys())
                 or (said and text in said)
             ):
                 continue

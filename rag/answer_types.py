@@ -1,4 +1,5 @@
-"""Expected answer types: a "quanti…?" question needs a number, a "quando…?" one a time.
+"""Expected answer types: a "quanti…?" question needs a number, a "quando…?" one a time,
+an "in quale città…?" one a place's name.
 
 A sentence without anything of the expected type cannot answer the question, so
 such sentences lose to ones that have it, and when none of the evidence has it,
@@ -8,6 +9,9 @@ the question is not answered.
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
+
+from rag.lexical import analyze
 
 _MONTHS = (
     "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre "
@@ -56,6 +60,12 @@ LEAD_WORDS = 3  # an asking word further into the question belongs to a clause
 NUMBER = "number"
 TIME = "time"
 DATE = "date"  # an exact date: a day and a month
+PLACE = "place"  # a city, country, region…: a name the question does not already hold
+
+_PLACE_NOUNS = (
+    "città paese paesi nazione nazioni stato stati capitale regione regioni continente isola "
+    "isole fiume provincia località city country countries state region island river"
+)
 
 _QUESTION_TYPES = [
     (DATE, re.compile(
@@ -71,7 +81,15 @@ _QUESTION_TYPES = [
         r"\b(quant[oaie]|quanti|quante|how many|how much|che percentuale|quale percentuale)\b",
         re.IGNORECASE,
     )),
+    (PLACE, re.compile(
+        r"\b(?:quale|quali|che|which|what)\s+(?:" + "|".join(_PLACE_NOUNS.split()) + r")\b",
+        re.IGNORECASE,
+    )),
 ]  # fmt: skip
+
+# A run of capitalised words ("Vladimir Putin", "Kim Jong-un", "Nuova Zelanda" is two runs
+# only if lower-case words intervene).
+_NAME_RUN = re.compile(r"(?<![\w’'])[A-ZÀ-Ý][\w-]*(?:\s+[A-ZÀ-Ý][\w-]*)*")
 
 
 def expected_type(question: str) -> str | None:
@@ -85,10 +103,34 @@ def expected_type(question: str) -> str | None:
     return None
 
 
-def has_type(sentence: str, kind: str | None) -> bool:
-    """Whether `sentence` contains something of the expected kind, or says that it was not
-    given ("non ha fornito dettagli": news often answers "how many?" that way)."""
-    if kind is None or _NOT_GIVEN.search(sentence):
+def new_names(sentence: str, known: AbstractSet[str]) -> list[str]:
+    """Names in `sentence` (runs of capitalised words) none of whose stems is `known`.
+
+    A name sharing a word with the question ("Vladimir Putin" for "…Putin…?") is the
+    question's own entity, not an answer. The sentence's opening word is left out: its
+    capital says nothing ("Tuttavia", "Mercoledì").
+    """
+    found = []
+    for match in _NAME_RUN.finditer(sentence):
+        words = match.group(0).split()
+        before = sentence[: match.start()].rstrip(" «“\"'(")
+        if not before or before[-1] in ".!?:":
+            words = words[1:]
+        stems = [t for w in words for t in analyze(w)]
+        if stems and not any(t in known for t in stems):
+            found.append(" ".join(words))
+    return found
+
+
+def has_type(sentence: str, kind: str | None, known: AbstractSet[str] = frozenset()) -> bool:
+    """Whether `sentence` contains something of the expected kind, or says that a figure or
+    time was not given ("non ha fornito dettagli": news often answers "how many?" that way).
+    `known`: the question's term stems, which a place's name must not be made of."""
+    if kind is None:
+        return True
+    if kind == PLACE:
+        return bool(new_names(sentence, known))
+    if _NOT_GIVEN.search(sentence):
         return True
     if kind == NUMBER:
         # A year says when, not how many: "nel 2022" does not answer "quanti…?".

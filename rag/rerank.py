@@ -138,7 +138,7 @@ def features(
                 sum(1 for g in question_trigrams if g in chunk_trigrams)
                 / max(1, len(question_trigrams)),
                 sum(w for t, w in weights.items() if t in title_terms) / total,
-                float(has_type(sentences[best], kind)),
+                float(has_type(sentences[best], kind, weights.keys())),
             ]
         )
     return np.array(rows, dtype=float).reshape(len(candidates), len(FEATURES))

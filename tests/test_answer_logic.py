@@ -14,7 +14,7 @@ from rag.answer import (
     score_sentences,
     unknown_names,
 )
-from rag.answer_types import DATE, NUMBER, TIME, expected_type, has_type
+from rag.answer_types import DATE, NUMBER, PLACE, TIME, expected_type, has_type, new_names
 from rag.lexical import LexicalIndex, analyze, prefixes
 from rag.retrieval import conversation_queries, is_elliptical
 from vectorstore.documents import Chunk
@@ -36,7 +36,11 @@ def chunk_of(body: str, start: int = 0) -> Chunk:
         ("In che anno si sono tenuti i colloqui?", TIME),
         ("Quante nazioni hanno promesso garanzie?", NUMBER),
         ("How many nations?", NUMBER),
+        ("In quale città si sono visti?", PLACE),
+        ("Quale Paese guiderà la forza?", PLACE),
+        ("Which country leads?", PLACE),
         ("Chi è il portavoce?", None),
+        ("Qual è lo stato dei negoziati?", None),
     ],
 )
 def test_expected_type(question: str, kind: str | None) -> None:
@@ -61,6 +65,21 @@ def test_a_sentence_saying_the_figure_was_not_given_answers_a_typed_question() -
         assert has_type(sentence, NUMBER) and has_type(sentence, DATE), sentence
     assert not has_type("Il ministero ha fornito dettagli sui contributi.", NUMBER)
     assert not has_type("Non ci sono dettagli.", NUMBER)  # no one withheld anything
+
+
+def test_a_place_question_needs_a_name_the_question_does_not_hold() -> None:
+    known = set(analyze("In quale città cinese si sono visti Putin e Kim Jong-un?"))
+    # The question's own people, with or without a first name, are not an answer.
+    putin = "Mercoledì, il presidente Vladimir Putin ha ringraziato Kim Jong-un per il sostegno."
+    assert new_names(putin, known) == [] and not has_type(putin, PLACE, known)
+    assert new_names("I due leader si sono visti a Pechino.", known) == ["Pechino"]
+    # An opening capital says nothing; a run of capitals is one name.
+    assert new_names("Tuttavia, il centro è Nuova Zelanda.", set()) == ["Nuova Zelanda"]
+    assert new_names("Mercoledì il vertice.", set()) == []
+    # "Non ha fornito dettagli" answers how many or when, not where.
+    withheld = "Tuttavia, non ha fornito dettagli sui contributi di ciascun Paese."
+    assert not has_type(withheld, PLACE, set(analyze("Quale Paese guiderà la forza?")))
+    assert has_type(withheld, NUMBER)
 
 
 def test_unknown_names_ignore_the_first_word_and_known_names() -> None:

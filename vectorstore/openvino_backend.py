@@ -5,10 +5,10 @@ measures every activation at run time. OpenVINO with NNCF's post-training quanti
 fixes the activation ranges once, from calibration texts shipped with newsrag
 (`calibration/`), and runs the int8 matrix products on the CPU's VNNI/AMX units where
 it has them; the rest runs in bf16 where the CPU supports it, else fp32. On this
-project's 2-core AMD EPYC it encodes about 1.5x faster than the onnxruntime export and
+project's 2-core AMD EPYC it encodes 1.2-1.6x faster than the onnxruntime export and
 stays closer to fp32 (README, "Speed and memory"). This is what sentence-transformers'
-`export_static_quantized_openvino_model` does through optimum-intel, which pins
-transformers like optimum-onnx does, so the steps are taken here: the same fp32 ONNX
+`export_static_quantized_openvino_model` does through optimum-intel, which pins an older
+transformers and needs torchvision, so the steps are taken here: the same fp32 ONNX
 trace as `onnx_backend`, `openvino.Core.read_model`, `nncf.quantize` with the
 transformer preset, `openvino.save_model`. Nothing is downloaded; NNCF's usage
 telemetry is off (`rag/__init__.py` sets NNCF_CI before NNCF can be imported).
