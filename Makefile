@@ -55,7 +55,7 @@ eval: install
 	$(BIN)/newsrag eval --dataset squad-it --limit 600 --sample-seed 0 --out eval-results/squad-it
 
 # Speed and memory at three sizes (seeds, SQuAD-it dev half, ~100k generated chunks), each next
-# to its baselines; the 100k size takes about 45 minutes on 2 cores. BENCH_SIZES=seeds,squad for less.
+# to its baselines; the 100k size takes about 35 minutes on 2 cores. BENCH_SIZES=seeds,squad for less.
 BENCH_SIZES ?= seeds,squad,100k
 bench: install
 	$(BIN)/newsrag eval --dataset squad-it --out bench-results/squad-it-full

@@ -26,49 +26,53 @@ from vectorstore.openvino_backend import calibration_texts
 pytestmark = pytest.mark.integration
 
 
+def fresh_embedder(factory: pytest.TempPathFactory, backend: str) -> LocalEmbedder:
+    return LocalEmbedder(bundled_model_path(), backend=backend, cache_dir=factory.mktemp(backend))
+
+
 @pytest.fixture(scope="module")
 def onnx_embedder(tmp_path_factory: pytest.TempPathFactory) -> LocalEmbedder:
-    cache = tmp_path_factory.mktemp("onnx-cache")
-    return LocalEmbedder(bundled_model_path(), backend="onnx-int8", cache_dir=cache)
-
-
-def test_export_is_local_cached_and_int8(onnx_embedder: LocalEmbedder) -> None:
-    onnx_embedder.embed_query("prima chiamata")  # exports on first use
-    files = list(onnx_embedder.cache_dir.glob("*.onnx"))
-    assert len(files) == 1 and files[0].name.endswith("-int8.onnx")
-    stamp = files[0].stat().st_mtime_ns
-    again = LocalEmbedder(bundled_model_path(), backend="onnx-int8",
-                          cache_dir=onnx_embedder.cache_dir)  # fmt: skip
-    again.embed_query("seconda chiamata")
-    assert files[0].stat().st_mtime_ns == stamp  # reused, not re-exported
-    # int8 weights: about a quarter of the fp32 safetensors.
-    fp32 = (bundled_model_path() / "model.safetensors").stat().st_size
-    assert files[0].stat().st_size < fp32 / 2
-    # onnxruntime's fusions matched the traced graph: one int8 attention node per layer.
-    ops = Counter(node.op_type for node in onnx.load(str(files[0])).graph.node)
-    assert ops["QAttention"] == 6 and ops["SkipLayerNormalization"] == 12, ops
+    return fresh_embedder(tmp_path_factory, "onnx-int8")
 
 
 @pytest.fixture(scope="module")
 def openvino_embedder(tmp_path_factory: pytest.TempPathFactory) -> LocalEmbedder:
-    cache = tmp_path_factory.mktemp("openvino-cache")
-    return LocalEmbedder(bundled_model_path(), backend="openvino-int8", cache_dir=cache)
+    return fresh_embedder(tmp_path_factory, "openvino-int8")
+
+
+def exported_once(embedder: LocalEmbedder, pattern: str) -> Path:
+    """The one cached file matching `pattern`: made at first use, reused by a new embedder."""
+    embedder.embed_query("prima chiamata")
+    files = list(embedder.cache_dir.glob(pattern))
+    assert len(files) == 1, files
+    stamp = files[0].stat().st_mtime_ns
+    again = LocalEmbedder(bundled_model_path(), backend=embedder.backend,
+                          cache_dir=embedder.cache_dir)  # fmt: skip
+    again.embed_query("seconda chiamata")
+    assert files[0].stat().st_mtime_ns == stamp  # reused, not re-exported
+    return files[0]
+
+
+FP32_BYTES = (bundled_model_path() / "model.safetensors").stat().st_size
+
+
+def test_export_is_local_cached_and_int8(onnx_embedder: LocalEmbedder) -> None:
+    model = exported_once(onnx_embedder, "*-int8.onnx")
+    assert model.stat().st_size < FP32_BYTES / 2  # int8 weights: about a quarter
+    # onnxruntime's fusions matched the traced graph: one int8 attention node per layer.
+    ops = Counter(node.op_type for node in onnx.load(str(model)).graph.node)
+    assert ops["QAttention"] == 6 and ops["SkipLayerNormalization"] == 12, ops
 
 
 def test_openvino_export_is_local_cached_and_int8(openvino_embedder: LocalEmbedder) -> None:
-    openvino_embedder.embed_query("prima chiamata")  # quantizes on first use
-    files = sorted(p.name for p in openvino_embedder.cache_dir.iterdir())
-    assert len(files) == 2 and files[0].endswith("-ov-int8.bin"), files
-    xml = openvino_embedder.cache_dir / files[1]
-    stamp = xml.stat().st_mtime_ns
-    again = LocalEmbedder(bundled_model_path(), backend="openvino-int8",
-                          cache_dir=openvino_embedder.cache_dir)  # fmt: skip
-    again.embed_query("seconda chiamata")
-    assert xml.stat().st_mtime_ns == stamp  # reused, not re-exported
-    # Static int8: weights stored as int8 (about a quarter of the fp32 safetensors), and
+    xml = exported_once(openvino_embedder, "*-ov-int8.xml")
+    assert sorted(p.name for p in openvino_embedder.cache_dir.iterdir()) == [
+        xml.with_suffix(".bin").name,
+        xml.name,
+    ]
+    # Static int8: int8 weights (about a quarter of the fp32 safetensors), and
     # quantize/dequantize steps on the activations of every layer's matrix products.
-    fp32 = (bundled_model_path() / "model.safetensors").stat().st_size
-    assert xml.with_suffix(".bin").stat().st_size < fp32 / 2
+    assert xml.with_suffix(".bin").stat().st_size < FP32_BYTES / 2
     graph = xml.read_text()
     assert graph.count('type="FakeQuantize"') >= 6 * 6, "expected int8 activations per layer"
     assert 'element_type="i8"' in graph
