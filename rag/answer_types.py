@@ -87,13 +87,12 @@ _QUESTION_TYPES = [
     )),
 ]  # fmt: skip
 
-# A run of capitalised words ("Vladimir Putin", "Kim Jong-un", "Nuova Zelanda" is two runs
-# only if lower-case words intervene).
+# A run of capitalised words is one name: "Vladimir Putin", "Kim Jong-un", "Nuova Zelanda".
 _NAME_RUN = re.compile(r"(?<![\w’'])[A-ZÀ-Ý][\w-]*(?:\s+[A-ZÀ-Ý][\w-]*)*")
 
 
 def expected_type(question: str) -> str | None:
-    """`DATE`, `TIME`, `NUMBER` or None (anything goes) for a question."""
+    """`DATE`, `TIME`, `NUMBER`, `PLACE` or None (anything goes) for a question."""
     for kind, pattern in _QUESTION_TYPES:
         match = pattern.search(question)
         # The asking words open the question ("Da quanti anni…"); "…scatteranno quando
