@@ -139,6 +139,16 @@ def test_other_pooling_is_refused(tmp_path: Path) -> None:
     check_mean_pooling(bundled_model_path())
 
 
+@pytest.mark.parametrize("backend", ["openvino-int8", "onnx-int8"])
+def test_a_broken_model_is_a_config_error_naming_the_fix(backend: str, tmp_path: Path) -> None:
+    folder = tmp_path / "broken-model"
+    shutil.copytree(bundled_model_path(), folder)
+    (folder / "model.safetensors").write_bytes(b"not a safetensors file")
+    broken = LocalEmbedder(folder, backend=backend, cache_dir=tmp_path / "cache")
+    with pytest.raises(ConfigError, match=r"export or load failed.*EMBEDDING_BACKEND=torch"):
+        broken.embed_query("una domanda")
+
+
 def test_unknown_backend_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown embedding backend"):
         LocalEmbedder(bundled_model_path(), backend="tpu")

@@ -96,19 +96,27 @@ class LocalEmbedder(Embeddings):
         with self._lock:
             if self._encoder is None:
                 check_model_folder(self.model_path)
-                if self.backend == "openvino-int8":
-                    from vectorstore.openvino_backend import OpenVinoEncoder, export_openvino_int8
-
-                    xml = export_openvino_int8(self.model_path, self.cache_dir, self._window())
-                    self._encoder = OpenVinoEncoder(
-                        xml, self.model_path, self._window(), self.threads
-                    )
-                else:
-                    from vectorstore.onnx_backend import OnnxEncoder, export_int8
-
-                    path = export_int8(self.model_path, self.cache_dir)
-                    self._encoder = OnnxEncoder(path, self.model_path, self._window(), self.threads)
+                try:
+                    self._encoder = self._int8_encoder()
+                except ConfigError:
+                    raise
+                except Exception as exc:  # torch, NNCF, OpenVINO or onnxruntime: say which step
+                    raise ConfigError(
+                        f"{self.model_path}: the {self.backend} export or load failed ({exc}); "
+                        "check the model folder, or set NEWSRAG_EMBEDDING_BACKEND=torch"
+                    ) from exc
             return self._encoder
+
+    def _int8_encoder(self) -> BatchEncoder:
+        if self.backend == "openvino-int8":
+            from vectorstore.openvino_backend import OpenVinoEncoder, export_openvino_int8
+
+            xml = export_openvino_int8(self.model_path, self.cache_dir, self._window())
+            return OpenVinoEncoder(xml, self.model_path, self._window(), self.threads)
+        from vectorstore.onnx_backend import OnnxEncoder, export_int8
+
+        path = export_int8(self.model_path, self.cache_dir)
+        return OnnxEncoder(path, self.model_path, self._window(), self.threads)
 
     def _window(self) -> int:
         config = self.model_path / "sentence_bert_config.json"
