@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from rag.answer_types import has_type
+from rag.answer_types import has_type, opens_sentence
 from rag.citations import Citation
 from rag.language import abstention_message
 from rag.lexical import LexicalIndex, analyze
@@ -86,8 +86,7 @@ def unknown_names(question: str, index: LexicalIndex) -> list[str]:
     """
     names = []
     for match in _NAME.finditer(question):
-        before = question[: match.start()].rstrip(" «“\"'(")
-        if not before or before[-1] in ".!?:":
+        if opens_sentence(question, match.start()):
             continue  # sentence-initial capital, not a name
         stems = analyze(match.group(0))
         if stems and all(index.doc_freq.get(t, 0) == 0 for t in stems):

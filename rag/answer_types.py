@@ -102,6 +102,13 @@ def expected_type(question: str) -> str | None:
     return None
 
 
+def opens_sentence(text: str, start: int) -> bool:
+    """Whether the word at `start` opens a sentence (quotes and brackets before it aside):
+    its capital then says nothing about whether it is a name."""
+    before = text[:start].rstrip(" «“\"'(")
+    return not before or before[-1] in ".!?:"
+
+
 def new_names(sentence: str, known: AbstractSet[str]) -> list[str]:
     """Names in `sentence` (runs of capitalised words) none of whose stems is `known`.
 
@@ -112,8 +119,7 @@ def new_names(sentence: str, known: AbstractSet[str]) -> list[str]:
     found = []
     for match in _NAME_RUN.finditer(sentence):
         words = match.group(0).split()
-        before = sentence[: match.start()].rstrip(" «“\"'(")
-        if not before or before[-1] in ".!?:":
+        if opens_sentence(sentence, match.start()):
             words = words[1:]
         stems = [t for w in words for t in analyze(w)]
         if stems and not any(t in known for t in stems):
