@@ -139,11 +139,7 @@ class BatchEncoder:
     """Tokenise once, encode in length-sorted batches; subclasses run one padded batch."""
 
     def __init__(self, model_path: Path, max_tokens: int) -> None:
-        from tokenizers import Tokenizer
-
-        self.tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length=max_tokens)
-        self.tokenizer.no_padding()
+        self.tokenizer = window_tokenizer(model_path, max_tokens)
 
     def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         raise NotImplementedError
@@ -159,6 +155,17 @@ class BatchEncoder:
                 out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
             out[order[start : start + batch_size]] = vectors
         return out
+
+
+def window_tokenizer(model_path: Path, max_tokens: int) -> Any:
+    """The model's tokenizer, truncating at its window and never padding (a batch pads itself,
+    to its longest text)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=max_tokens)
+    tokenizer.no_padding()
+    return tokenizer
 
 
 def padded_feeds(batch: Sequence[Any]) -> dict[str, np.ndarray]:

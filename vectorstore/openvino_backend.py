@@ -32,6 +32,7 @@ from vectorstore.onnx_backend import (
     check_mean_pooling,
     export_fp32,
     padded_feeds,
+    window_tokenizer,
 )
 
 EXPORT_VERSION = "1"  # bump when the recipe or the calibration texts change
@@ -60,11 +61,8 @@ def export_openvino_int8(model_path: Path, cache_dir: Path, max_tokens: int) -> 
     cache_dir.mkdir(parents=True, exist_ok=True)
     import nncf
     import openvino as ov
-    from tokenizers import Tokenizer
 
-    tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
-    tokenizer.enable_truncation(max_length=max_tokens)
-    tokenizer.no_padding()
+    tokenizer = window_tokenizer(model_path, max_tokens)
     samples = [padded_feeds([e]) for e in tokenizer.encode_batch(calibration_texts())]
     with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
         fp32 = Path(tmp) / "model.onnx"
