@@ -84,6 +84,7 @@ class LocalEmbedder(Embeddings):
         self._model: SentenceTransformer | None = None
         self._encoder: BatchEncoder | None = None
         self._counter: Any = None
+        self._window_size: int | None = None
         self._lock = threading.Lock()
 
     @property
@@ -119,11 +120,14 @@ class LocalEmbedder(Embeddings):
         return OnnxEncoder(path, self.model_path, self._window(), self.threads)
 
     def _window(self) -> int:
-        config = self.model_path / "sentence_bert_config.json"
-        window = json.loads(config.read_text()).get("max_seq_length") if config.is_file() else None
-        if not window:
-            raise ConfigError(f"{self.model_path}: the model declares no max_seq_length")
-        return int(window)
+        """The model's window from its config, read once: chunking asks for every article."""
+        if self._window_size is None:
+            config = self.model_path / "sentence_bert_config.json"
+            found = json.loads(config.read_text()) if config.is_file() else {}
+            if not found.get("max_seq_length"):
+                raise ConfigError(f"{self.model_path}: the model declares no max_seq_length")
+            self._window_size = int(found["max_seq_length"])
+        return self._window_size
 
     @property
     def model(self) -> SentenceTransformer:
