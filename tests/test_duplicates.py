@@ -22,7 +22,6 @@ from vectorstore.duplicates import (
     decode_signature,
     encode_signature,
     fingerprint,
-    jaccard,
     jaccards,
     minhash,
     shingle_hashes,
@@ -31,6 +30,13 @@ from vectorstore.duplicates import (
 )
 from vectorstore.ingest import chunk_article
 from vectorstore.loaders import read_article
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    """The definition `jaccards` computes on hashes: shared shingles over all shingles."""
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
 
 
 @pytest.fixture(scope="module")

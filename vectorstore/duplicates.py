@@ -89,12 +89,6 @@ def article_keys(text: str) -> ArticleKeys:
     return ArticleKeys(_fingerprint(ws), _signature(hashes), hashes)
 
 
-def jaccard(a: set[str], b: set[str]) -> float:
-    if not a or not b:
-        return 0.0
-    return len(a & b) / len(a | b)
-
-
 def minhash(shingle_set: Iterable[str]) -> np.ndarray:
     """A NUM_PERM-value signature; equal positions estimate the Jaccard similarity."""
     return _signature(shingle_hashes(shingle_set))
@@ -205,7 +199,7 @@ _NONE = np.zeros(0, dtype=np.uint32)
 
 def jaccards(hashes: np.ndarray, others: Sequence[np.ndarray]) -> np.ndarray:
     """The Jaccard similarity of one sorted unique hash array with each of `others`,
-    all at once: one search of every other hash in `hashes` (`jaccard` on the hashes)."""
+    all at once: one search of every other hash in `hashes`."""
     sizes = np.array([len(o) for o in others], dtype=np.int64)
     joined = np.concatenate([*others, _NONE])
     if hashes.size:
