@@ -23,13 +23,22 @@ _TIME_WORDS = (
     "stasera settimana settimane mese mesi anno anni secolo secoli decennio giorno giorni "
     "dopo prima durante mentre quando allora fine inizio metà"
 )
-# Cardinal and ordinal number words, compounds included ("ventisei", "duemila", "terzo");
-# not "una"/"uno", mostly articles, nor "secondo", mostly "according to", nor "primo".
-_NUMBER_WORDS = (
+# Cardinal number words, compounds included ("ventisei", "duemila"); not "una"/"uno",
+# mostly articles.
+_CARDINALS = (
     r"due|tre|quattro|cinque|sei|sette|otto|nove|dieci|undici|dodici|tredici|quattordici|"
     r"quindici|sedici|diciassette|diciotto|diciannove|vent[aeiou]\w*|trent[aeiou]\w*|"
-    r"quarant\w*|cinquant\w*|sessant\w*|settant\w*|ottant\w*|novant\w*|cent[oi]\w*|"
-    r"terz[oaie]|quart[oaie]|quint[oaie]|sest[oaie]|settim[oaie]|ottav[oaie]|decim[oaie]|"
+    r"quarant\w*|cinquant\w*|sessant\w*|settant\w*|ottant\w*|novant\w*|"
+    r"(?:due|tre|quattro|cinque|sei|sette|otto|nove)?cent[oi]\w*"
+)
+_FRACTION = r"(?:un|\d+|" + _CARDINALS + r")\s+(?:terz|quart|quint|sest|settim|ottav|decim)[oi]"
+# An ordinal says how many only as a fraction ("un terzo", "due quinti") or of what is
+# counted: "al suo terzo anno" answers "da quanti anni…?", not "quante vittime…?".
+_ORDINAL_OF = re.compile(
+    r"\b(?:terz|quart|quint|sest|settim|ottav|non|decim)[oaie]\s+(\w+)", re.IGNORECASE
+)
+_NUMBER_WORDS = (
+    _CARDINALS + "|" + _FRACTION + "|"
     r"mille|\w+mila|migliai\w*|milion\w*|miliard\w*|decine|dozzin\w*|doppio|triplo|"
     r"two|three|four|five|six|seven|eight|nine|ten|hundred\w*|thousand\w*|million\w*"
 )
@@ -122,9 +131,34 @@ def new_names(sentence: str, known: AbstractSet[str]) -> list[str]:
         if opens_sentence(sentence, match.start()):
             words = words[1:]
         stems = [t for w in words for t in analyze(w)]
-        if stems and not any(t in known for t in stems):
+        if stems and not any(t in known or _demonym_known(t, known) for t in stems):
             found.append(" ".join(words))
     return found
+
+
+# Endings that make a place's adjective from its stem: Cina → cinese, Italia → italiano,
+# Roma → romano, America → americano, Messico → messicano (as snowball stems: cines, italian…).
+_DEMONYM_ENDINGS = frozenset({"es", "an", "ian", "ican", "in", "ic", "ens", "en", "ean"})
+
+
+def _root(stem: str) -> str:
+    """A stem without its final vowels: snowball leaves "anno" and "anni" apart."""
+    return stem.rstrip("aeiouàèéìòù")
+
+
+def _demonym_known(stem: str, known: AbstractSet[str]) -> bool:
+    """Whether a known stem is the place's adjective: a question about "quale città cinese"
+    already holds "Cina", so "in Cina" does not answer it."""
+    root = _root(stem)
+    return len(root) >= 3 and any(
+        k.startswith(root) and k[len(root) :] in _DEMONYM_ENDINGS for k in known
+    )
+
+
+def _counts(word: str, known: AbstractSet[str]) -> bool:
+    """Whether `word` (after an ordinal) is a noun of the question, singular or plural."""
+    roots = {_root(k) for k in known}
+    return any(_root(t) in roots for t in analyze(word))
 
 
 def has_type(sentence: str, kind: str | None, known: AbstractSet[str] = frozenset()) -> bool:
@@ -139,7 +173,11 @@ def has_type(sentence: str, kind: str | None, known: AbstractSet[str] = frozense
         return True
     if kind == NUMBER:
         # A year says when, not how many: "nel 2022" does not answer "quanti…?".
-        return bool(_DIGIT.search(_YEAR.sub(" ", sentence)) or _NUMBER_RE.search(sentence))
+        return bool(
+            _DIGIT.search(_YEAR.sub(" ", sentence))
+            or _NUMBER_RE.search(sentence)
+            or any(_counts(m.group(1), known) for m in _ORDINAL_OF.finditer(sentence))
+        )
     if kind == DATE:
         return bool(_FULL_DATE.search(sentence))
     return bool(_YEAR.search(sentence) or _TIME_RE.search(sentence))

@@ -52,6 +52,16 @@ def test_has_type() -> None:
     assert not has_type("Peskov ha parlato.", TIME)
     assert has_type("Ventisei nazioni.", NUMBER) and has_type("26 nazioni.", NUMBER)
     assert not has_type("Molte nazioni.", NUMBER) and has_type("Qualsiasi cosa.", None)
+    assert has_type("Sono morti in trecento.", NUMBER)
+    assert not has_type("I docenti hanno parlato.", NUMBER)  # "docenti" holds no "cento"
+
+
+def test_an_ordinal_says_how_many_only_as_a_fraction_or_of_the_counted_noun() -> None:
+    war = "La guerra, ora al suo terzo anno, non accenna a finire."
+    assert not has_type(war, NUMBER, set(analyze("Quante vittime ha causato la guerra?")))
+    assert has_type(war, NUMBER, set(analyze("Da quanti anni va avanti la guerra?")))
+    for fraction in ("Un terzo della popolazione.", "Ne restano due terzi.", "Sette ottavi."):
+        assert has_type(fraction, NUMBER), fraction
 
 
 def test_a_sentence_saying_the_figure_was_not_given_answers_a_typed_question() -> None:
@@ -73,6 +83,11 @@ def test_a_place_question_needs_a_name_the_question_does_not_hold() -> None:
     putin = "Mercoledì, il presidente Vladimir Putin ha ringraziato Kim Jong-un per il sostegno."
     assert new_names(putin, known) == [] and not has_type(putin, PLACE, known)
     assert new_names("I due leader si sono visti a Pechino.", known) == ["Pechino"]
+    # "cinese" already names China: "in Cina" does not say which city.
+    assert new_names("Si sono visti in Cina.", known) == []
+    for adjective, place in (("italiana", "Italia"), ("americana", "America"), ("russa", "Russia")):
+        assert new_names(f"In {place}, a Boston.", set(analyze(adjective))) == ["Boston"]
+    assert new_names("In Cina.", set(analyze("cinema"))) == ["Cina"]  # not an adjective of it
     # An opening capital says nothing; a run of capitals is one name.
     assert new_names("Tuttavia, il centro è Nuova Zelanda.", set()) == ["Nuova Zelanda"]
     assert new_names("Mercoledì il vertice.", set()) == []
@@ -132,7 +147,6 @@ def test_exact_date_questions_need_a_day_and_a_month() -> None:
 
 def test_a_year_is_not_a_quantity() -> None:
     assert not has_type("La guerra è iniziata nel febbraio 2022.", NUMBER)
-    assert has_type("La guerra è al suo terzo anno.", NUMBER)
     assert has_type("Hanno promesso 26 nazioni nel 2025.", NUMBER)
 
 
