@@ -136,6 +136,28 @@ def new_names(sentence: str, known: AbstractSet[str]) -> list[str]:
     return found
 
 
+_PLACE_NOUN_SET = frozenset(_PLACE_NOUNS.split())
+# "la regione di Kursk": the noun introducing a name says what kind of place it is.
+_INTRODUCED = re.compile(
+    r"(\w+)\s+(?:di|del|dello|della|dei|degli|delle|of)\s+$|(\w+)\s+dell['’]\s*$", re.IGNORECASE
+)
+
+
+def place_names(sentence: str, known: AbstractSet[str]) -> list[str]:
+    """The `new_names` that may be the place asked for: not one introduced as another kind
+    of place than the question's ("la regione di Kursk" does not answer "quale città…?")."""
+    roots = {_root(k) for k in known}
+    found = []
+    for name in new_names(sentence, known):
+        before = sentence[: sentence.find(name)]
+        match = _INTRODUCED.search(before)
+        noun = (match.group(1) or match.group(2)).lower() if match else ""
+        if noun in _PLACE_NOUN_SET and not {_root(t) for t in analyze(noun)} & roots:
+            continue
+        found.append(name)
+    return found
+
+
 # Endings that make a place's adjective from its stem: Cina → cinese, Italia → italiano,
 # Roma → romano, America → americano, Messico → messicano (as snowball stems: cines, italian…).
 _DEMONYM_ENDINGS = frozenset({"es", "an", "ian", "ican", "in", "ic", "ens", "en", "ean"})
@@ -168,7 +190,7 @@ def has_type(sentence: str, kind: str | None, known: AbstractSet[str] = frozense
     if kind is None:
         return True
     if kind == PLACE:
-        return bool(new_names(sentence, known))
+        return bool(place_names(sentence, known))
     if _NOT_GIVEN.search(sentence):
         return True
     if kind == NUMBER:

@@ -14,7 +14,16 @@ from rag.answer import (
     score_sentences,
     unknown_names,
 )
-from rag.answer_types import DATE, NUMBER, PLACE, TIME, expected_type, has_type, new_names
+from rag.answer_types import (
+    DATE,
+    NUMBER,
+    PLACE,
+    TIME,
+    expected_type,
+    has_type,
+    new_names,
+    place_names,
+)
 from rag.lexical import LexicalIndex, analyze, prefixes
 from rag.retrieval import conversation_queries, is_elliptical
 from vectorstore.documents import Chunk
@@ -88,6 +97,11 @@ def test_a_place_question_needs_a_name_the_question_does_not_hold() -> None:
     for adjective, place in (("italiana", "Italia"), ("americana", "America"), ("russa", "Russia")):
         assert new_names(f"In {place}, a Boston.", set(analyze(adjective))) == ["Boston"]
     assert new_names("In Cina.", set(analyze("cinema"))) == ["Cina"]  # not an adjective of it
+    # A name introduced as another kind of place is not the kind asked for.
+    kursk = "Ha parlato della liberazione della regione di Kursk durante un incontro in Cina."
+    assert new_names(kursk, known) == ["Kursk"] and not has_type(kursk, PLACE, known)
+    assert place_names("Si sono visti nella città di Tianjin.", known) == ["Tianjin"]
+    assert place_names("Il Paese di Andorra.", set(analyze("Quale paese?"))) == ["Andorra"]
     # An opening capital says nothing; a run of capitals is one name.
     assert new_names("Tuttavia, il centro è Nuova Zelanda.", set()) == ["Nuova Zelanda"]
     assert new_names("Mercoledì il vertice.", set()) == []
