@@ -9,6 +9,7 @@ the question is not answered.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 
 from rag.lexical import analyze
@@ -31,12 +32,11 @@ _CARDINALS = (
     r"quarant\w*|cinquant\w*|sessant\w*|settant\w*|ottant\w*|novant\w*|"
     r"(?:due|tre|quattro|cinque|sei|sette|otto|nove)?cent[oi]\w*"
 )
-_FRACTION = r"(?:un|\d+|" + _CARDINALS + r")\s+(?:terz|quart|quint|sest|settim|ottav|decim)[oi]"
 # An ordinal says how many only as a fraction ("un terzo", "due quinti") or of what is
 # counted: "al suo terzo anno" answers "da quanti anni…?", not "quante vittime…?".
-_ORDINAL_OF = re.compile(
-    r"\b(?:terz|quart|quint|sest|settim|ottav|non|decim)[oaie]\s+(\w+)", re.IGNORECASE
-)
+_ORDINALS = r"(?:terz|quart|quint|sest|settim|ottav|non|decim)"
+_FRACTION = r"(?:un|\d+|" + _CARDINALS + r")\s+" + _ORDINALS + r"[oi]"
+_ORDINAL_OF = re.compile(r"\b" + _ORDINALS + r"[oaie]\s+(\w+)", re.IGNORECASE)
 _NUMBER_WORDS = (
     _CARDINALS + "|" + _FRACTION + "|"
     r"mille|\w+mila|migliai\w*|milion\w*|miliard\w*|decine|dozzin\w*|doppio|triplo|"
@@ -125,6 +125,11 @@ def new_names(sentence: str, known: AbstractSet[str]) -> list[str]:
     question's own entity, not an answer. The sentence's opening word is left out: its
     capital says nothing ("Tuttavia", "Mercoledì").
     """
+    return [name for _, name in _new_name_runs(sentence, known)]
+
+
+def _new_name_runs(sentence: str, known: AbstractSet[str]) -> list[tuple[int, str]]:
+    """new_names, each with where its run starts in `sentence`."""
     found = []
     for match in _NAME_RUN.finditer(sentence):
         words = match.group(0).split()
@@ -132,7 +137,7 @@ def new_names(sentence: str, known: AbstractSet[str]) -> list[str]:
             words = words[1:]
         stems = [t for w in words for t in analyze(w)]
         if stems and not any(t in known or _demonym_known(t, known) for t in stems):
-            found.append(" ".join(words))
+            found.append((match.start(), " ".join(words)))
     return found
 
 
@@ -146,13 +151,12 @@ _INTRODUCED = re.compile(
 def place_names(sentence: str, known: AbstractSet[str]) -> list[str]:
     """The `new_names` that may be the place asked for: not one introduced as another kind
     of place than the question's ("la regione di Kursk" does not answer "quale città…?")."""
-    roots = {_root(k) for k in known}
+    roots = _roots(known)
     found = []
-    for name in new_names(sentence, known):
-        before = sentence[: sentence.find(name)]
-        match = _INTRODUCED.search(before)
+    for start, name in _new_name_runs(sentence, known):
+        match = _INTRODUCED.search(sentence[:start])
         noun = (match.group(1) or match.group(2)).lower() if match else ""
-        if noun in _PLACE_NOUN_SET and not {_root(t) for t in analyze(noun)} & roots:
+        if noun in _PLACE_NOUN_SET and not _roots(analyze(noun)) & roots:
             continue
         found.append(name)
     return found
@@ -168,6 +172,11 @@ def _root(stem: str) -> str:
     return stem.rstrip("aeiouàèéìòù")
 
 
+def _roots(stems: Iterable[str]) -> set[str]:
+    """The roots of `stems` long enough to mean something (not "" for "ue")."""
+    return {root for root in map(_root, stems) if len(root) >= 3}
+
+
 def _demonym_known(stem: str, known: AbstractSet[str]) -> bool:
     """Whether a known stem is the place's adjective: a question about "quale città cinese"
     already holds "Cina", so "in Cina" does not answer it."""
@@ -179,8 +188,7 @@ def _demonym_known(stem: str, known: AbstractSet[str]) -> bool:
 
 def _counts(word: str, known: AbstractSet[str]) -> bool:
     """Whether `word` (after an ordinal) is a noun of the question, singular or plural."""
-    roots = {_root(k) for k in known}
-    return any(_root(t) in roots for t in analyze(word))
+    return bool(_roots(analyze(word)) & _roots(known))
 
 
 def has_type(sentence: str, kind: str | None, known: AbstractSet[str] = frozenset()) -> bool:
