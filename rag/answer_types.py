@@ -194,7 +194,8 @@ def _counts(word: str, known: AbstractSet[str]) -> bool:
 def has_type(sentence: str, kind: str | None, known: AbstractSet[str] = frozenset()) -> bool:
     """Whether `sentence` contains something of the expected kind, or says that a figure or
     time was not given ("non ha fornito dettagli": news often answers "how many?" that way).
-    `known`: the question's term stems, which a place's name must not be made of."""
+    `known`: the question's term stems; a place's name must not be made of them, and an
+    ordinal counts only what they name ("terzo anno" for "da quanti anni…?")."""
     if kind is None:
         return True
     if kind == PLACE:
