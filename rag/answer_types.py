@@ -167,6 +167,9 @@ def place_names(sentence: str, known: AbstractSet[str]) -> list[str]:
 _DEMONYM_ENDINGS = frozenset({"es", "an", "ian", "ican", "in", "ic", "ens", "en", "ean"})
 
 
+_MIN_ROOT = 3  # a shorter root ("" for "ue") would match unrelated words
+
+
 def _root(stem: str) -> str:
     """A stem without its final vowels: snowball leaves "anno" and "anni" apart."""
     return stem.rstrip("aeiouàèéìòù")
@@ -174,14 +177,14 @@ def _root(stem: str) -> str:
 
 def _roots(stems: Iterable[str]) -> set[str]:
     """The roots of `stems` long enough to mean something (not "" for "ue")."""
-    return {root for root in map(_root, stems) if len(root) >= 3}
+    return {root for root in map(_root, stems) if len(root) >= _MIN_ROOT}
 
 
 def _demonym_known(stem: str, known: AbstractSet[str]) -> bool:
     """Whether a known stem is the place's adjective: a question about "quale città cinese"
     already holds "Cina", so "in Cina" does not answer it."""
     root = _root(stem)
-    return len(root) >= 3 and any(
+    return len(root) >= _MIN_ROOT and any(
         k.startswith(root) and k[len(root) :] in _DEMONYM_ENDINGS for k in known
     )
 
