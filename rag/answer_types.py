@@ -111,10 +111,11 @@ def expected_type(question: str) -> str | None:
     return None
 
 
-def opens_sentence(text: str, start: int) -> bool:
-    """Whether the word at `start` opens a sentence (quotes and brackets before it aside):
-    its capital then says nothing about whether it is a name."""
-    before = text[:start].rstrip(" «“\"'(")
+def opens_sentence(text: str, start: int, also_skip: str = "") -> bool:
+    """Whether the word at `start` opens a sentence (quotes and brackets before it aside,
+    and the characters in `also_skip`): its capital then says nothing about whether it is
+    a name."""
+    before = text[:start].rstrip(" «“\"'(" + also_skip)
     return not before or before[-1] in ".!?:"
 
 

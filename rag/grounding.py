@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from rag.answer import coverage
+from rag.answer_types import opens_sentence
 from rag.citations import Citation
 from rag.lexical import analyze
 from vectorstore.documents import Chunk
@@ -111,8 +112,7 @@ def names_and_numbers(text: str) -> set[str]:
     """Stems of capitalised words (not opening the sentence) and the numbers in `text`."""
     found: set[str] = {t for t in analyze(text) if t.isdigit()}
     for match in _NAME.finditer(text):
-        before = text[: match.start()].rstrip(" «“\"'(*-•")
-        if before and before[-1] not in ".!?:":
+        if not opens_sentence(text, match.start(), also_skip="*-•"):  # list bullets too
             found.update(analyze(match.group(0)))
     return found
 

@@ -75,6 +75,8 @@ def test_names_and_numbers() -> None:
         "26",
         *analyze("Berlino"),
     }
+    # A list item's opening capital is no name, as a sentence's is not.
+    assert names_and_numbers("- Mosca ha parlato.") == names_and_numbers("• Kiev.") == set()
 
 
 def test_a_supported_claim_is_cited_with_the_best_sentence_verbatim() -> None:
