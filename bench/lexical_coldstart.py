@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from eval.datasets import SQUAD_IT
-from rag.lexical_store import fingerprint, load_or_build, stored_chunks, stored_ids
-from rag.retrieval import Query, hybrid_search
+from rag.retrieval.hybrid import Query, hybrid_search
+from rag.retrieval.lexical_store import fingerprint, load_or_build, stored_chunks, stored_ids
 from rag.service import NewsQA
 from rag.settings import load_settings
 from vectorstore.documents import Article, Chunk

@@ -1,11 +1,15 @@
-"""Evaluation sets: the hand-written seeds set, SQuAD-it (dev half) and a user's own JSONL."""
+"""Evaluation sets: the hand-written seeds set, SQuAD-it (dev half) and a user's own JSONL.
+
+`multilingual` and `followups` are hand-written too: questions in other languages and
+multi-turn conversations over the seed articles and the SQuAD-it dev articles together.
+"""
 
 from __future__ import annotations
 
 import gzip
 import json
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +20,10 @@ from vectorstore.sentences import sentence_spans
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SEEDS_JSONL = DATA_DIR / "seeds.jsonl"
+MIXED_SETS = {  # hand-written sets over the seed articles plus the SQuAD-it dev articles
+    "multilingual": DATA_DIR / "multilingual.jsonl",
+    "followups": DATA_DIR / "followups.jsonl",
+}
 SQUAD_IT = DATA_DIR / "squad_it_dev.json.gz"
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 EVIDENCE_CONTEXT = 50  # characters of context kept around a SQuAD answer, within its sentence
@@ -32,6 +40,10 @@ class EvalItem:
     type: str = "factoid"
     answer: str = ""
     history: list[dict[str, str]] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)  # extra string keys, e.g. lang, kind
+
+
+ITEM_KEYS = frozenset(f.name for f in fields(EvalItem))  # any other string key is a tag
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,7 @@ def _item(raw: dict[str, Any], where: str) -> EvalItem:
             type=str(raw.get("type", "factoid")),
             answer=str(raw.get("answer", "")),
             history=[{"role": m["role"], "content": m["content"]} for m in raw.get("history", [])],
+            tags={k: v for k, v in raw.items() if k not in ITEM_KEYS and isinstance(v, str)},
         )
     except (KeyError, TypeError) as exc:
         raise InputError(f"{where}: missing or malformed field {exc}") from None
@@ -73,9 +86,12 @@ def read_jsonl(path: Path) -> list[EvalItem]:
     return items
 
 
+def seed_articles() -> list[Article]:
+    return [read_article(p, MAX_FILE_BYTES) for p in sorted(SEEDS_DIR.glob("*.txt"))]
+
+
 def seeds_set() -> EvalSet:
-    articles = [read_article(p, MAX_FILE_BYTES) for p in sorted(SEEDS_DIR.glob("*.txt"))]
-    return EvalSet("seeds", articles, read_jsonl(SEEDS_JSONL))
+    return EvalSet("seeds", seed_articles(), read_jsonl(SEEDS_JSONL))
 
 
 def _evidence_window(body: str, start: int, end: int, spans: list[tuple[int, int]]) -> str:
@@ -121,6 +137,12 @@ def squad_set(path: Path = SQUAD_IT) -> EvalSet:
     return EvalSet("squad-it", articles, items)
 
 
+def mixed_set(name: str) -> EvalSet:
+    """A hand-written set (`multilingual`, `followups`) over the seeds and SQuAD-it articles."""
+    articles = seed_articles() + squad_set().articles
+    return EvalSet(name, articles, read_jsonl(MIXED_SETS[name]))
+
+
 def custom_set(path: Path, corpus: Path | None) -> EvalSet:
     """A user's JSONL file, over the articles in `corpus` (or the configured store)."""
     articles: list[Article] = []
@@ -144,7 +166,12 @@ def load_set(name: str, corpus: Path | None = None) -> EvalSet:
         return seeds_set()
     if name == "squad-it":
         return squad_set()
+    if name in MIXED_SETS:
+        return mixed_set(name)
     path = Path(name)
     if not path.is_file():
-        raise InputError(f"unknown dataset {name!r}: use seeds, squad-it or a JSONL file path")
+        raise InputError(
+            f"unknown dataset {name!r}: use seeds, squad-it, multilingual, followups"
+            " or a JSONL file path"
+        )
     return custom_set(path, corpus)

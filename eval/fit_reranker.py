@@ -1,10 +1,10 @@
-"""Fit the re-ranker's weights (rag/reranker.json) on the SQuAD-it dev half.
+"""Fit the re-ranker's weights (rag/retrieval/reranker.json) on the SQuAD-it dev half.
 
     .venv/bin/python -m eval.fit_reranker            # fit, cross-validate, write the weights
     .venv/bin/python -m eval.fit_reranker --check    # cross-validate only
 
 Each question's first-stage candidates (the serving code path: rag.retrieval.first_stage)
-get rag.rerank's features; a candidate is relevant when it holds the gold evidence.
+get rag.retrieval.rerank's features; a candidate is relevant when it holds the gold evidence.
 A pairwise logistic regression (every relevant candidate against every other of the
 same question) gives the weights. Cross-validation holds out whole articles, four
 folds, so the figures say how the weights do on articles they never saw.
@@ -22,9 +22,9 @@ import numpy as np
 
 from eval import metrics as m
 from eval.datasets import EvalSet, load_set
-from rag.answer import question_terms
-from rag.rerank import FEATURES, WEIGHTS_FILE, LinearModel, features
-from rag.retrieval import RERANK_DEPTH, LexicalCorpus, conversation_queries, first_stage
+from rag.answering.extractive import question_terms
+from rag.retrieval.hybrid import RERANK_DEPTH, LexicalCorpus, conversation_queries, first_stage
+from rag.retrieval.rerank import FEATURES, WEIGHTS_FILE, LinearModel, features
 from rag.settings import Settings, load_settings
 from vectorstore.embeddings import LocalEmbedder, bundled_model_path
 from vectorstore.ingest import chunk_article

@@ -23,8 +23,8 @@ from eval.baselines import (
 )
 from eval.baselines import tutorial_chunks as make_tutorial_chunks
 from eval.datasets import EvalItem, EvalSet
-from rag.citations import is_verbatim
-from rag.lexical import analyze
+from rag.answering.citations import is_verbatim
+from rag.retrieval.lexical import analyze
 from rag.service import NewsQA
 
 SYSTEM_LABELS = {
@@ -112,6 +112,7 @@ def record(item: EvalItem, out: Outcome, bodies: dict[str, str]) -> dict[str, An
         "question": item.question,
         "history": item.history,
         "type": item.type,
+        "tags": item.tags,
         "answerable": item.answerable,
         "gold_answers": item.gold_answers,
         "answer": out.answer,

@@ -115,7 +115,7 @@ def serve(
     """Serve the chat UI at / and the API at /api/v1 (docs at /docs)."""
     import uvicorn
 
-    from rag.api import create_app
+    from rag.http.app import create_app
 
     settings = load_settings()
     service = _service(settings)
@@ -127,7 +127,9 @@ def serve(
 
 @app.command("eval")
 def evaluate(
-    dataset: Annotated[str, typer.Option(help="seeds, squad-it or a JSONL file")] = "seeds",
+    dataset: Annotated[
+        str, typer.Option(help="seeds, squad-it, multilingual, followups or a JSONL file")
+    ] = "seeds",
     limit: Annotated[int | None, typer.Option(min=1, help="evaluate a random sample")] = None,
     sample_seed: Annotated[int, typer.Option(help="seed of the random sample")] = 0,
     out_dir: Annotated[Path, typer.Option("--out", help="where the report goes")] = Path(

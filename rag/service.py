@@ -15,7 +15,8 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.answer import (
+from rag.answering.citations import invalid_citations
+from rag.answering.extractive import (
     Answer,
     compose_answer,
     pick_sentences,
@@ -24,13 +25,17 @@ from rag.answer import (
     score_sentences,
     unknown_names,
 )
-from rag.answer_types import expected_type
-from rag.citations import invalid_citations
+from rag.answering.state import Query, Retrieved
+from rag.answering.streaming import (
+    Answerer,
+    Evidence,
+    ExtractiveAnswerer,
+    StreamEvent,
+    final_answer,
+)
 from rag.errors import InputError, NewsragError
-from rag.lexical_store import forget, load_or_build
-from rag.passages import passages
-from rag.rerank import shipped_model
-from rag.retrieval import (
+from rag.retrieval.answer_types import expected_type
+from rag.retrieval.hybrid import (
     DateRange,
     LexicalCorpus,
     NewsRetriever,
@@ -39,8 +44,10 @@ from rag.retrieval import (
     hybrid_search,
     to_document,
 )
+from rag.retrieval.lexical_store import forget, load_or_build
+from rag.retrieval.passages import passages
+from rag.retrieval.rerank import shipped_model
 from rag.settings import Settings
-from rag.streaming import Answerer, Evidence, ExtractiveAnswerer, StreamEvent, final_answer
 from vectorstore.clients import client_factory
 from vectorstore.documents import Article, Chunk, DocumentInfo
 from vectorstore.embeddings import LocalEmbedder, bundled_model_path, check_model_folder
@@ -74,7 +81,7 @@ class NewsQA:
         self._corpus_counts: tuple[int, int] | None = None
         self._lock = threading.RLock()
         self._saved_lexical = settings.data_dir / "lexical"
-        self.chain: Runnable[dict[str, Any], Answer] = RunnableLambda(self._retrieve).with_config(
+        self.chain: Runnable[Query, Answer] = RunnableLambda(self._retrieve).with_config(
             run_name="retrieve"
         ) | RunnableLambda(self._respond).with_config(run_name="answer")
 
@@ -90,7 +97,7 @@ class NewsQA:
         store = ChromaStore(
             client_factory(settings), embedder.name, prefix=settings.collection_prefix
         )
-        from rag.llm import answerer_from_settings  # the openai client loads only here
+        from rag.answering.llm import answerer_from_settings  # the openai client loads only here
 
         answerer = answerer_from_settings(settings, embedder.embed_documents)
         return cls(settings, store, embedder, answerer)
@@ -134,7 +141,7 @@ class NewsQA:
         """Remove an article and all of its chunks; False when there was no such article."""
         with self._lock:
             if self.store.get_articles([doc_id]):
-                forget(self._saved_lexical)  # see rag.lexical_store
+                forget(self._saved_lexical)  # see rag.retrieval.lexical_store
             deleted = self.store.delete_article(doc_id)
             if deleted:
                 self._corpus = None
@@ -209,7 +216,7 @@ class NewsQA:
         dates: DateRange = (None, None),
     ) -> list[tuple[Chunk, float]]:
         """The `k` best passages for a question in its conversation, within `dates` if set:
-        the best chunks, each widened with its neighbouring sentences (rag.passages)."""
+        the best chunks, each widened with its neighbouring sentences (rag.retrieval.passages)."""
         return self._search(question, history, k, corpus, dates)[0]
 
     def _search(
@@ -246,77 +253,64 @@ class NewsQA:
         return NewsRetriever(search=lambda q, n: self.search(q, (), n), k=k)
 
     # answering -------------------------------------------------------------------------
-    def _retrieve(self, request: dict[str, Any]) -> dict[str, Any]:
-        k = max(request["top_k"], ANSWER_CHUNKS)
+    def _retrieve(self, query: Query) -> Retrieved:
+        k = max(query.top_k, ANSWER_CHUNKS)
         corpus = self._lexical()
-        ranked, bodies, terms = self._search(
-            request["question"],
-            request["history"],
-            k,
-            corpus,
-            (request["date_from"], request["date_to"]),
-        )
+        ranked, bodies, terms = self._search(query.question, query.history, k, corpus, query.dates)
         documents = [to_document(c, s) for c, s in ranked]
-        return {
-            **request,
-            "corpus": corpus,
-            "documents": documents,
-            "bodies": bodies,
-            "terms": terms,
-        }
+        return Retrieved(query, corpus, documents, bodies, terms)
 
-    def _answer(self, state: dict[str, Any]) -> Answer:
-        ranked = [(from_document(d), float(d.metadata["score"])) for d in state["documents"]]
+    def _answer(self, state: Retrieved) -> Answer:
+        query = state.query
+        ranked = [(from_document(d), float(d.metadata["score"])) for d in state.documents]
         chunks = [c for c, _ in ranked]
-        index = state["corpus"].index
-        terms = state["terms"]
-        kind = expected_type(state["question"])
+        kind = expected_type(query.question)
         picked = (
             []  # the question is about someone or something the articles never mention
-            if unknown_names(state["question"], index)
+            if unknown_names(query.question, state.corpus.index)
             else pick_sentences(
                 score_sentences(
-                    terms,
+                    state.terms,
                     chunks[:ANSWER_CHUNKS],
                     kind,
-                    state["corpus"].sentences,
-                    previous_answer(state["history"]),
+                    state.corpus.sentences,
+                    previous_answer(query.history),
                 ),
                 self.settings.answer_sentences,
                 self.settings.abstain_below,
             )
         )
         bodies = self._bodies_for(state, {p.chunk.doc_id for p in picked})
-        answer = compose_answer(state["question"], picked, ranked, bodies, state["top_k"])
+        answer = compose_answer(query.question, picked, ranked, bodies, query.top_k)
         if invalid_citations(answer.citations, bodies):
             raise NewsragError("a citation did not match its article; the answer was withheld")
         return answer
 
-    def _events(self, state: dict[str, Any]) -> Iterator[StreamEvent]:
+    def _events(self, state: Retrieved) -> Iterator[StreamEvent]:
         """The configured answerer's events for retrieved evidence (extractive by default)."""
-        ranked = [(from_document(d), float(d.metadata["score"])) for d in state["documents"]]
+        ranked = [(from_document(d), float(d.metadata["score"])) for d in state.documents]
         return self.answerer.stream(
             Evidence(
-                question=state["question"],
-                history=state["history"],
+                question=state.query.question,
+                history=state.query.history,
                 ranked=ranked,
-                top_k=state["top_k"],
+                top_k=state.query.top_k,
                 extractive=lambda: self._answer(state),
                 bodies=lambda ids: self._bodies_for(state, ids),
-                idf=state["corpus"].index.idf,
+                idf=state.corpus.index.idf,
             )
         )
 
-    def _bodies_for(self, state: dict[str, Any], doc_ids: Iterable[str]) -> dict[str, str]:
+    def _bodies_for(self, state: Retrieved, doc_ids: Iterable[str]) -> dict[str, str]:
         """Bodies of `doc_ids`, as read with the evidence (its offsets refer to them)."""
-        known: dict[str, str] = state.get("bodies", {})
+        known = state.bodies
         wanted = set(doc_ids)
         missing = wanted - known.keys()
         return {d: known[d] for d in wanted & known.keys()} | (
             self._bodies(missing) if missing else {}
         )
 
-    def _respond(self, state: dict[str, Any]) -> Answer:
+    def _respond(self, state: Retrieved) -> Answer:
         return final_answer(self._events(state))
 
     def ask(
@@ -339,7 +333,7 @@ class NewsQA:
         date_from: dt.date | None = None,
         date_to: dt.date | None = None,
     ) -> Iterator[StreamEvent]:
-        """Like `ask`, as events: text deltas, then one `FinalAnswer` (see rag.streaming).
+        """Like `ask`, as events: text deltas, then one `FinalAnswer` (see rag.answering.streaming).
 
         Input is checked and evidence retrieved before this returns, so bad input raises
         here, not in the middle of a stream.
@@ -354,7 +348,7 @@ class NewsQA:
         top_k: int | None,
         date_from: dt.date | None,
         date_to: dt.date | None,
-    ) -> dict[str, Any]:
+    ) -> Query:
         question = question.strip()
         if not question:
             raise InputError("the question is empty: ask something about the articles")
@@ -368,10 +362,10 @@ class NewsQA:
                 f"date_from ({date_from}) is after date_to ({date_to}): "
                 "swap them or widen the range"
             )
-        return {
-            "question": question,
-            "history": [dict(m) for m in history],
-            "top_k": top_k or self.settings.top_k,
-            "date_from": date_from,
-            "date_to": date_to,
-        }
+        return Query(
+            question=question,
+            history=[dict(m) for m in history],
+            top_k=top_k or self.settings.top_k,
+            date_from=date_from,
+            date_to=date_to,
+        )

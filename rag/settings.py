@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     ingest_batch: int = Field(512, ge=1, le=4096, description="chunks embedded per model call")
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)
-    # optional generative answers (rag.llm): any OpenAI-compatible server; unset = extractive
+    # optional generative answers (rag.answering.llm) from an OpenAI-compatible server
     llm_base_url: str | None = Field(
         None, pattern=r"^https?://\S+$", description="e.g. http://127.0.0.1:11434/v1 (Ollama)"
     )

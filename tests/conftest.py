@@ -87,7 +87,7 @@ def serve_app(app: Any) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def live_server(seeded: NewsQA) -> Iterator[str]:
     """The real app (API + Gradio UI) served by uvicorn on loopback; yields its base URL."""
-    from rag.api import create_app
+    from rag.http.app import create_app
 
     with serve_app(create_app(seeded)) as url:
         yield url

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from rag.answer import (
+from rag.answering.extractive import (
     compose_answer,
     coverage,
     pick_sentences,
@@ -14,7 +14,7 @@ from rag.answer import (
     score_sentences,
     unknown_names,
 )
-from rag.answer_types import (
+from rag.retrieval.answer_types import (
     DATE,
     NUMBER,
     PLACE,
@@ -24,8 +24,8 @@ from rag.answer_types import (
     new_names,
     place_names,
 )
-from rag.lexical import LexicalIndex, analyze, prefixes
-from rag.retrieval import conversation_queries, is_elliptical
+from rag.retrieval.hybrid import conversation_queries, is_elliptical
+from rag.retrieval.lexical import LexicalIndex, analyze, prefixes
 from vectorstore.documents import Chunk
 
 BODY = (

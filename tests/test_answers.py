@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer import Answer
+from rag.answering.extractive import Answer
 from rag.errors import InputError
 from rag.service import NewsQA
 from tests.conftest import KREMLIN_DOC, ROOT, make_service

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.api import create_app
+from rag.http.app import create_app
 from rag.service import NewsQA
 from tests.conftest import KREMLIN_DOC
 

@@ -84,7 +84,7 @@ def writable_server(
     tmp_path_factory: pytest.TempPathFactory, embedder: LocalEmbedder
 ) -> Iterator[str]:
     """A server over its own copy of the seeds, for tests that upload or delete."""
-    from rag.api import create_app
+    from rag.http.app import create_app
 
     service = make_service(tmp_path_factory.mktemp("browser-store"), embedder)
     service.ingest([SEEDS])
@@ -442,7 +442,7 @@ def test_article_html_never_runs(browser: Browser, writable_server: str, tmp_pat
 def test_login_when_an_api_key_is_set(browser: Browser, seeded: NewsQA) -> None:
     from pydantic import SecretStr
 
-    from rag.api import create_app
+    from rag.http.app import create_app
 
     key = "browser-test-key-42"
     settings = seeded.settings.model_copy(update={"api_key": SecretStr(key)})

@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.api import create_app
-from rag.dates import (
+from rag.errors import InputError
+from rag.http.app import create_app
+from rag.retrieval.dates import (
     DAY_BOOST,
     MONTH_BOOST,
     WEEKDAY_BOOST,
@@ -17,8 +18,7 @@ from rag.dates import (
     in_range,
     question_dates,
 )
-from rag.errors import InputError
-from rag.retrieval import LexicalCorpus, Query, hybrid_search
+from rag.retrieval.hybrid import LexicalCorpus, Query, hybrid_search
 from rag.service import NewsQA
 from tests.conftest import KREMLIN_DOC
 from vectorstore.documents import Article, Chunk

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from rag.api import create_app
+from rag.http.app import create_app
 from rag.service import NewsQA
 from tests.conftest import SEEDS, make_service
 from vectorstore.embeddings import LocalEmbedder

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.citations import invalid_citations
-from rag.grounding import (
+from rag.answering.citations import invalid_citations
+from rag.answering.grounding import (
     CachedEmbed,
     Claim,
     Grounder,
@@ -14,7 +14,7 @@ from rag.grounding import (
     parse_claim,
     split_sentences,
 )
-from rag.lexical import analyze
+from rag.retrieval.lexical import analyze
 from vectorstore.documents import Chunk
 
 BODY = (

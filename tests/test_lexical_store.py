@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.lexical_store import fingerprint, load_or_build, stored_ids
-from rag.retrieval import LexicalCorpus, Query, hybrid_search
+from rag.retrieval.hybrid import LexicalCorpus, Query, hybrid_search
+from rag.retrieval.lexical_store import fingerprint, load_or_build, stored_ids
 from rag.service import NewsQA
 from tests.conftest import KREMLIN_DOC, SEEDS, make_service
 from vectorstore.embeddings import LocalEmbedder
@@ -157,7 +157,7 @@ def test_search_ranks_as_bm25s_retrieve() -> None:
     import json
 
     from eval.datasets import SQUAD_IT
-    from rag.lexical import LexicalIndex, analyze
+    from rag.retrieval.lexical import LexicalIndex, analyze
 
     paragraphs = [p for a in json.loads(gzip.decompress(SQUAD_IT.read_bytes()))["data"][:8]
                   for p in a["paragraphs"]]  # fmt: skip

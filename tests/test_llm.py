@@ -16,13 +16,13 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from rag.answer import Answer
-from rag.api import create_app
-from rag.grounding import SUPPORT_MIN, CachedEmbed, Grounder, parse_claim
-from rag.llm import LLMAnswerer, answerer_from_settings, build_messages, source_blocks
+from rag.answering.extractive import Answer
+from rag.answering.grounding import SUPPORT_MIN, CachedEmbed, Grounder, parse_claim
+from rag.answering.llm import LLMAnswerer, answerer_from_settings, build_messages, source_blocks
+from rag.answering.streaming import ExtractiveAnswerer, FinalAnswer, TextDelta
+from rag.http.app import create_app
 from rag.service import NewsQA
 from rag.settings import load_settings
-from rag.streaming import ExtractiveAnswerer, FinalAnswer, TextDelta
 from tests.fake_llm import FakeLLM, Reply, source_with, sources
 from tests.test_streaming import assert_quotes_verbatim, read_sse
 from vectorstore.documents import Chunk

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.passages import nearby_sentences, passages, widen, widen_span
+from rag.retrieval.passages import nearby_sentences, passages, widen, widen_span
 from vectorstore.documents import Chunk
 from vectorstore.sentences import sentence_spans
 

@@ -9,7 +9,7 @@ import pytest
 
 from eval.datasets import load_set
 from eval.fit_reranker import Question, cross_validate, fit, hits, questions
-from rag.rerank import (
+from rag.retrieval.rerank import (
     FEATURES,
     WEIGHTS_FILE,
     Candidate,
@@ -45,7 +45,7 @@ def column(rows: np.ndarray, name: str) -> list[float]:
 
 
 def test_features_reward_the_question_in_one_sentence() -> None:
-    from rag.lexical import analyze
+    from rag.retrieval.lexical import analyze
 
     weights = {t: WEIGHTS.get(t, 1.0) for t in analyze(QUESTION)}
     rows = features(QUESTION, weights, [SCATTERED, TOGETHER])
@@ -60,7 +60,7 @@ def test_features_reward_the_question_in_one_sentence() -> None:
 
 
 def test_the_shipped_model_prefers_the_concentrated_candidate() -> None:
-    from rag.lexical import analyze
+    from rag.retrieval.lexical import analyze
 
     model = shipped_model()
     assert model.features == FEATURES

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from rag.api import create_app
 from rag.errors import ConfigError
+from rag.http.app import create_app
 from rag.service import NewsQA
 from rag.settings import load_settings
 from tests.conftest import SEEDS, make_service
@@ -238,7 +238,7 @@ PLANTED_LLM = (
 def llm_service_with_planted(tmp_path: Path, embedder: LocalEmbedder, fake: FakeLLM) -> NewsQA:
     """A service answering through the scripted LLM server `fake`, over the seeds plus the
     planted article."""
-    from rag.llm import answerer_from_settings
+    from rag.answering.llm import answerer_from_settings
 
     settings = load_settings(
         data_dir=tmp_path / "data", llm_base_url=fake.base_url, llm_model="scripted",

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from rag.api import create_app
 from rag.errors import StoreError
+from rag.http.app import create_app
 from rag.service import NewsQA
 from tests.conftest import KREMLIN_DOC, SEED_FILES, SEEDS
 from vectorstore.clients import client_factory, parse_chroma_url

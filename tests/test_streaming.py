@@ -9,10 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from rag.answer import Answer
-from rag.service import NewsQA
-from rag.stream_api import ask_events, sse
-from rag.streaming import (
+from rag.answering.extractive import Answer
+from rag.answering.streaming import (
     AnswerWithNotice,
     FinalAnswer,
     TextDelta,
@@ -20,6 +18,8 @@ from rag.streaming import (
     final_answer,
     text_pieces,
 )
+from rag.http.stream import ask_events, sse
+from rag.service import NewsQA
 from tests.conftest import KREMLIN_DOC
 
 QUESTION = "Chi è il portavoce del Cremlino?"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from rag.citations import Citation, invalid_citations, is_verbatim
-from rag.fusion import score_fusion
-from rag.language import abstention_message, detect_language
-from rag.lexical import analyze
+from rag.answering.citations import Citation, invalid_citations, is_verbatim
+from rag.answering.language import abstention_message, detect_language
+from rag.retrieval.fusion import score_fusion
+from rag.retrieval.lexical import analyze
 from vectorstore.chunking import fit_sentences, pack_chunks, paragraph_starts, split_long_span
 from vectorstore.sentences import sentence_spans
 

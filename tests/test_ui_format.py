@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
-from rag.answer import Answer
-from rag.citations import Citation
+from rag.answering.citations import Citation
+from rag.answering.extractive import Answer
+from rag.answering.streaming import FinalAnswer, TextDelta
 from rag.errors import IngestError, InputError
-from rag.streaming import FinalAnswer, TextDelta
 from ui.format import (
     article_html,
     citation_ref,

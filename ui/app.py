@@ -9,7 +9,7 @@ nothing is kept at module level, so nothing is shared between users.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,6 @@ import gradio as gr
 from fastapi import FastAPI
 
 from rag.errors import InputError, NewsragError
-from rag.security import CHAT_LOGIN_MESSAGE, chat_login
 from rag.service import NewsQA
 from ui.format import (
     article_html,
@@ -253,16 +252,24 @@ def build_ui(service: NewsQA) -> gr.Blocks:
     return blocks
 
 
-def mount_ui(app: FastAPI, service: NewsQA) -> FastAPI:
-    """Mount the page at `/`; behind Gradio's login when `NEWSRAG_API_KEY` is set."""
-    key = service.settings.api_key
+CHAT_LOGIN_MESSAGE = (
+    "Questa istanza è protetta: inserisci la chiave API come password (nome utente libero). "
+    "· This instance is protected: enter the API key as the password (any user name)."
+)
+
+
+def mount_ui(
+    app: FastAPI, service: NewsQA, login: Callable[[str, str], bool] | None = None
+) -> FastAPI:
+    """Mount the page at `/`; behind Gradio's login when `login` is given (the API key's
+    check, from rag.http.security, when `NEWSRAG_API_KEY` is set)."""
     return gr.mount_gradio_app(
         app,
         build_ui(service),
         path="/",
         footer_links=["api"],
-        auth=chat_login(key) if key else None,
-        auth_message=CHAT_LOGIN_MESSAGE if key else None,
+        auth=login,
+        auth_message=CHAT_LOGIN_MESSAGE if login else None,
         max_file_size=service.settings.max_file_bytes,
         head=HEAD,
         css=CSS,

@@ -18,10 +18,10 @@ from typing import Any
 from urllib.parse import quote as url_quote
 from urllib.parse import unquote as url_unquote
 
-from rag.answer import Answer
-from rag.citations import Citation
+from rag.answering.citations import Citation
+from rag.answering.extractive import Answer
+from rag.answering.streaming import FinalAnswer, StreamEvent, TextDelta
 from rag.errors import InputError
-from rag.streaming import FinalAnswer, StreamEvent, TextDelta
 from ui.labels import label
 from vectorstore.documents import DocumentInfo
 from vectorstore.ingest import IngestReport
@@ -97,7 +97,7 @@ def _quote_block(quote: str) -> str:
 def format_answer(answer: Answer, lang: str = "it") -> str:
     """Markdown for one answer: the text with linked `[n]` markers, then numbered references
     (title linking to the highlighted article, date, source, offsets, verbatim quote)."""
-    notice = getattr(answer, "notice", None)  # set by LLM answerers (rag.streaming)
+    notice = getattr(answer, "notice", None)  # set by LLM answerers (rag.answering.streaming)
     head = [f"*{escape_markdown(notice)}*", ""] if notice else []
     text = escape_markdown(answer.answer)
     if answer.abstained or not answer.citations:

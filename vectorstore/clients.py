@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from rag.errors import StoreError
-from rag.settings import Settings
+
+
+class ChromaLocation(Protocol):
+    """Where the store is (rag.settings.Settings has these; storage does not import settings)."""
+
+    @property
+    def chroma_url(self) -> str | None: ...
+
+    @property
+    def data_dir(self) -> Path: ...
 
 
 def chroma_client(data_dir: Path) -> Any:
@@ -47,7 +56,7 @@ def parse_chroma_url(url: str) -> tuple[str, int, bool]:
     return parts.hostname or "localhost", parts.port or (443 if ssl else 8000), ssl
 
 
-def client_factory(settings: Settings) -> Callable[[], Any]:
+def client_factory(settings: ChromaLocation) -> Callable[[], Any]:
     """How the store reaches Chroma: a server when NEWSRAG_CHROMA_URL is set, else embedded."""
     url, data_dir = settings.chroma_url, settings.data_dir
     if url:

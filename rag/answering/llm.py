@@ -2,7 +2,7 @@
 
 The model (a LangChain chat model, passed in) sees the retrieved chunks as numbered,
 delimited data and is asked for `[n]` citations in the question's language. Its text
-is streamed sentence by sentence, each sentence shown only after rag.grounding has
+is streamed sentence by sentence, each sentence shown only after rag.answering.grounding has
 found a chunk that supports it; citations quote that chunk's best supporting sentence
 verbatim. If the server is unreachable, times out or says nothing verifiable, the
 answer is the extractive one with a notice.
@@ -20,13 +20,11 @@ import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from rag.answer import compose_answer
-from rag.citations import invalid_citations
-from rag.errors import NewsragError
-from rag.grounding import CachedEmbed, Embed, Grounder, checked_sentences
-from rag.language import abstention_message, detect_language
-from rag.settings import Settings
-from rag.streaming import (
+from rag.answering.citations import invalid_citations
+from rag.answering.extractive import compose_answer
+from rag.answering.grounding import CachedEmbed, Embed, Grounder, checked_sentences
+from rag.answering.language import abstention_message, detect_language
+from rag.answering.streaming import (
     Answerer,
     AnswerWithNotice,
     Evidence,
@@ -36,6 +34,8 @@ from rag.streaming import (
     TextDelta,
     answer_events,
 )
+from rag.errors import NewsragError
+from rag.settings import Settings
 from vectorstore.documents import Chunk
 
 log = logging.getLogger(__name__)

@@ -20,10 +20,10 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from rag.api import ServiceDep
+from rag.answering.streaming import FinalAnswer, StreamEvent, TextDelta, final_answer
 from rag.errors import NewsragError
-from rag.stream_api import SSE_HEADERS, sse
-from rag.streaming import FinalAnswer, StreamEvent, TextDelta, final_answer
+from rag.http.deps import ServiceDep
+from rag.http.stream import SSE_HEADERS, sse
 
 MODEL_ID = "newsrag"
 MAX_QUESTION_CHARS = 2_000

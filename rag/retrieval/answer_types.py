@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 
-from rag.lexical import analyze
+from rag.retrieval.lexical import analyze
 
 _MONTHS = (
     "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre "

@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 
-from rag.answer import SOURCE_MAX_CHARS
 from vectorstore.documents import Chunk
 from vectorstore.sentences import sentence_spans
 
 Span = tuple[int, int]
-PASSAGE_MAX_CHARS = SOURCE_MAX_CHARS  # a source is never longer
+SOURCE_MAX_CHARS = 1500  # a source shown to a user is never longer
+PASSAGE_MAX_CHARS = SOURCE_MAX_CHARS
 SHOWN_SHARE = 0.5  # a chunk at least this much inside an earlier passage adds nothing new
 
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, File, Path, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from rag.api import ServiceDep
+from rag.http.deps import ServiceDep
 
 DOC_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$"
 MULTIPART_OVERHEAD = 64 * 1024  # headers and boundaries around the file in a multipart body

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from rag.answer_types import has_type, opens_sentence
-from rag.citations import Citation
-from rag.language import abstention_message
-from rag.lexical import LexicalIndex, analyze
+from rag.answering.citations import Citation
+from rag.answering.language import abstention_message
+from rag.retrieval.answer_types import has_type, opens_sentence
+from rag.retrieval.lexical import LexicalIndex, analyze
+from rag.retrieval.passages import SOURCE_MAX_CHARS
 from vectorstore.documents import Chunk
 from vectorstore.sentences import sentence_spans
 
-SOURCE_MAX_CHARS = 1500
 MIN_ANSWER_WORDS = 4  # shorter "sentences" are fragments, not answers
 _SENTENCE_END = tuple(".!?…»”\"')")  # a line without one is a heading, not an answer
 RANK_PRIOR = 0.05  # ties go to the better-retrieved chunk

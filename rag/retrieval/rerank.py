@@ -4,7 +4,7 @@ BM25 alone cannot tell a chunk that has the question's words scattered across it
 from one that has them together in one sentence, next to each other, in the same
 order, or in its title. Fourteen such features are weighed by a pairwise logistic
 regression fitted on the SQuAD-it dev half (`python -m eval.fit_reranker`, which
-writes `rag/reranker.json` with its cross-validated figures; README). Pure functions:
+writes `rag/retrieval/reranker.json` with its cross-validated figures; README). Pure functions:
 the candidate's text and scores come in, scores go out.
 """
 
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.answer_types import expected_type, has_type
-from rag.lexical import analyze, prefixes
+from rag.retrieval.answer_types import expected_type, has_type
+from rag.retrieval.lexical import analyze, prefixes
 from vectorstore.sentences import sentence_spans
 
 WEIGHTS_FILE = Path(__file__).with_name("reranker.json")
@@ -106,7 +106,7 @@ def features(
     question: str, weights: Mapping[str, float], candidates: Sequence[Candidate]
 ) -> np.ndarray:
     """One row of FEATURES per candidate (in first-stage order); `weights` are the IDF
-    weights of the question's terms (rag.answer.question_terms)."""
+    weights of the question's terms (rag.answering.extractive.question_terms)."""
     total = sum(weights.values()) or 1.0
     question_prefixes = set(prefixes(question))
     question_trigrams = list(_trigrams(question))

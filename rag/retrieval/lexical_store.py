@@ -28,21 +28,21 @@ from typing import Any
 
 import numpy as np
 
-import rag.lexical
-import rag.retrieval
+import rag.retrieval.hybrid
+import rag.retrieval.lexical
 import vectorstore.documents
 import vectorstore.sentences
 import vectorstore.store
-from rag.lexical import LexicalIndex
-from rag.retrieval import LexicalCorpus
+from rag.retrieval.hybrid import LexicalCorpus
+from rag.retrieval.lexical import LexicalIndex
 from vectorstore.documents import Chunk
 from vectorstore.store import ChromaStore
 
 FORMAT = "newsrag-lexical-2"
 # What a saved corpus depends on: its analysis, indexes, sentences and chunk records.
 _BUILD_CODE = (
-    rag.lexical,
-    rag.retrieval,
+    rag.retrieval.lexical,
+    rag.retrieval.hybrid,
     vectorstore.sentences,
     vectorstore.documents,
     vectorstore.store,

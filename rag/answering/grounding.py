@@ -18,10 +18,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from rag.answer import coverage
-from rag.answer_types import opens_sentence
-from rag.citations import Citation
-from rag.lexical import analyze
+from rag.answering.citations import Citation
+from rag.answering.extractive import coverage
+from rag.retrieval.answer_types import opens_sentence
+from rag.retrieval.lexical import analyze
 from vectorstore.documents import Chunk
 from vectorstore.sentences import _is_abbreviation, sentence_spans  # one abbreviation list
 

@@ -17,10 +17,10 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
-from rag.dates import date_boost, in_range, question_dates
-from rag.fusion import score_fusion
-from rag.lexical import LexicalIndex, analyze, prefixes
-from rag.rerank import Candidate, LinearModel, rerank_scores
+from rag.retrieval.dates import date_boost, in_range, question_dates
+from rag.retrieval.fusion import score_fusion
+from rag.retrieval.lexical import LexicalIndex, analyze, prefixes
+from rag.retrieval.rerank import Candidate, LinearModel, rerank_scores
 from vectorstore.documents import Chunk
 from vectorstore.sentences import sentence_spans
 
@@ -291,4 +291,5 @@ class NewsRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
-        return [to_document(c, s) for c, s in self.search(query, self.k)]
+        k = int(kwargs.get("k", self.k))  # `invoke(query, k=1)`, as LangChain's retrievers take it
+        return [to_document(c, s) for c, s in self.search(query, k)]

@@ -66,9 +66,3 @@ def chat_login(expected: SecretStr) -> Callable[[str, str], bool]:
         return key_matches(password, expected)
 
     return check
-
-
-CHAT_LOGIN_MESSAGE = (
-    "Questa istanza è protetta: inserisci la chiave API come password (nome utente libero). "
-    "· This instance is protected: enter the API key as the password (any user name)."
-)

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from pydantic import Field
 
-from rag.answer import Answer
+from rag.answering.extractive import Answer
 from vectorstore.documents import Chunk
 
 WORDS_PER_DELTA = 3  # the extractive answer exists at once; it is sent a few words at a time
@@ -79,7 +79,7 @@ class Answerer(Protocol):
 
 
 class ExtractiveAnswerer:
-    """The default: verbatim sentences (rag.answer), sent a few words at a time."""
+    """The default: verbatim sentences (rag.answering.extractive), sent a few words at a time."""
 
     def stream(self, evidence: Evidence) -> Iterator[StreamEvent]:
         yield from answer_events(evidence.extractive())

@@ -17,9 +17,9 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from rag.api import AskRequest, ServiceDep, ask_arguments
+from rag.answering.streaming import FinalAnswer, StreamEvent, TextDelta
 from rag.errors import NewsragError
-from rag.streaming import FinalAnswer, StreamEvent, TextDelta
+from rag.http.deps import AskRequest, ServiceDep, ask_arguments
 
 router = APIRouter(tags=["questions"])
 

@@ -1,0 +1,1 @@
+"""Answers from evidence: extractive sentences or an optional LLM, with verified citations."""

@@ -1,0 +1,43 @@
+"""What flows through the answer chain (`NewsQA.chain`): a checked question, then its evidence.
+
+Two typed steps instead of one dict with string keys, so each Runnable's input and
+output is named: `retrieve` takes a `Query` and returns `Retrieved`; `answer` takes
+`Retrieved` and returns an `Answer`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from langchain_core.documents import Document
+
+from rag.retrieval.hybrid import DateRange, LexicalCorpus
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as the service accepted it: stripped, within limits, dates in order."""
+
+    question: str
+    history: list[dict[str, str]] = field(default_factory=list)
+    top_k: int = 4
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+    @property
+    def dates(self) -> DateRange:
+        return (self.date_from, self.date_to)
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """A query with its evidence: the ranked passages (as LangChain Documents, best first),
+    the lexical corpus they were found in, the bodies of their articles (read once, so
+    citation offsets refer to exactly these) and the question's weighted terms."""
+
+    query: Query
+    corpus: LexicalCorpus
+    documents: list[Document]
+    bodies: dict[str, str]
+    terms: dict[str, float]

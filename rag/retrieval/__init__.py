@@ -1,0 +1,1 @@
+"""Finding the evidence: Italian BM25, dense search, fusion, re-ranking, dates, passages."""

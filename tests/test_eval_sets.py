@@ -1,0 +1,126 @@
+"""The hand-written multilingual and follow-up sets: well formed, and every quote verbatim."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from functools import cache
+
+import pytest
+
+from eval.datasets import MIXED_SETS, SEEDS_JSONL, EvalItem, EvalSet, load_set
+
+LANGS = {"multilingual": {"en", "fr", "es", "de"}, "followups": {"it", "en"}}
+KINDS = {"detail_in_previous", "pronoun", "ellipsis", "neighbour", "topic_change", "unanswerable"}
+TYPES = {
+    "factoid", "who", "what", "where", "when", "date", "why", "how",
+    "multi_sentence", "followup", "unanswerable",
+}  # fmt: skip
+MIN_ITEMS = {"multilingual": 40, "followups": 60}
+MIN_UNANSWERABLE = {"multilingual": 8, "followups": 1}
+SEED_DOCS = {"000_8a743153ebfc5c65", "001_526304c45c6c8f07"}
+
+
+@cache
+def evalset(name: str) -> EvalSet:
+    return load_set(name)
+
+
+@cache
+def bodies(name: str) -> dict[str, str]:
+    return {a.doc_id: a.body for a in evalset(name).articles}
+
+
+def raw_lines(name: str) -> list[dict]:
+    text = MIXED_SETS[name].read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def all_items() -> list[tuple[str, EvalItem]]:
+    return [(name, item) for name in MIXED_SETS for item in evalset(name).items]
+
+
+@pytest.mark.parametrize("name", sorted(MIXED_SETS))
+def test_set_loads_with_both_corpora(name: str) -> None:
+    es = evalset(name)
+    assert es.name == name
+    doc_ids = [a.doc_id for a in es.articles]
+    assert len(doc_ids) == len(set(doc_ids)) == 26  # 2 seed articles + 24 SQuAD-it articles
+    assert set(doc_ids) >= SEED_DOCS
+    assert len(es.items) == len(raw_lines(name)) >= MIN_ITEMS[name]
+
+
+@pytest.mark.parametrize("name", sorted(MIXED_SETS))
+def test_ids_unique_and_prefixed(name: str) -> None:
+    ids = [item.id for item in evalset(name).items]
+    assert len(ids) == len(set(ids))
+    prefix = {"multilingual": "ml-", "followups": "fu-"}[name]
+    assert all(i.startswith(prefix) for i in ids)
+
+
+def test_no_question_repeats_the_seeds_set() -> None:
+    seeds = {json.loads(line)["question"].strip().lower() for line in SEEDS_JSONL.open()}
+    for _, item in all_items():
+        assert item.question.strip().lower() not in seeds, item.id
+
+
+@pytest.mark.parametrize(("name", "item"), all_items(), ids=lambda v: getattr(v, "id", v))
+def test_item_is_consistent(name: str, item: EvalItem) -> None:
+    assert item.question.strip()
+    assert item.type in TYPES
+    assert item.tags.get("lang") in LANGS[name]
+    if item.answerable:
+        assert item.gold_answers and item.evidence and item.answer
+        body = bodies(name)[item.doc_id or ""]
+        for quote in item.evidence:
+            assert quote and quote in body, f"evidence not verbatim: {quote!r}"
+        for gold in item.gold_answers:
+            assert gold and gold in body
+            assert any(gold in quote for quote in item.evidence), f"gold outside evidence: {gold!r}"
+    else:
+        assert item.type == "unanswerable"
+        assert item.doc_id is None and not item.gold_answers and not item.evidence
+
+
+@pytest.mark.parametrize("name", sorted(MIXED_SETS))
+def test_unanswerable_minimum(name: str) -> None:
+    count = sum(not item.answerable for item in evalset(name).items)
+    assert count >= MIN_UNANSWERABLE[name]
+
+
+def test_multilingual_shape() -> None:
+    items = evalset("multilingual").items
+    langs = Counter(item.tags["lang"] for item in items)
+    assert langs["en"] >= 25 and all(langs[lang] >= 4 for lang in ("fr", "es", "de"))
+    assert all(item.history == [] for item in items)
+    squad_docs = {item.doc_id for item in items if item.doc_id} - SEED_DOCS
+    assert len(squad_docs) >= 6
+    assert {item.doc_id for item in items} >= SEED_DOCS
+    assert {item.tags["lang"] for item in items if not item.answerable} == LANGS["multilingual"]
+
+
+def test_followups_shape() -> None:
+    items = evalset("followups").items
+    kinds = Counter(item.tags.get("kind") for item in items)
+    assert set(kinds) == KINDS and min(kinds.values()) >= 3
+    langs = Counter(item.tags["lang"] for item in items)
+    assert langs["it"] > langs["en"] >= len(items) // 4
+    assert sum(len(item.history) == 4 for item in items) >= 3  # a few three-turn conversations
+    squad_docs = {item.doc_id for item in items if item.doc_id} - SEED_DOCS
+    assert len(squad_docs) >= 6
+    for item in items:
+        assert (item.tags["kind"] == "unanswerable") == (not item.answerable)
+        assert item.type == ("followup" if item.answerable else "unanswerable")
+        assert len(item.history) in (2, 4)
+        roles = [turn["role"] for turn in item.history]
+        assert roles == ["user", "assistant"] * (len(roles) // 2)
+        assert all(turn["content"].strip() for turn in item.history)
+
+
+def test_assistant_turns_are_verbatim_article_text() -> None:
+    """Earlier answers are what an extractive system says: sentences copied from an article."""
+    texts = list(bodies("followups").values())
+    for item in evalset("followups").items:
+        for turn in item.history:
+            if turn["role"] == "assistant":
+                assert any(turn["content"] in body for body in texts), item.id
