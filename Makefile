@@ -53,6 +53,8 @@ test: lint typecheck pytest
 eval: install
 	$(BIN)/newsrag eval --dataset seeds --out eval-results/seeds
 	$(BIN)/newsrag eval --dataset squad-it --limit 600 --sample-seed 0 --out eval-results/squad-it
+	$(BIN)/newsrag eval --dataset multilingual --out eval-results/multilingual
+	$(BIN)/newsrag eval --dataset followups --out eval-results/followups
 
 # Speed and memory at three sizes (seeds, SQuAD-it dev half, ~100k generated chunks), each next
 # to its baselines; the 100k size takes about 35 minutes on 2 cores. BENCH_SIZES=seeds,squad for less.

@@ -1,7 +1,8 @@
 """Evaluation sets: the hand-written seeds set, SQuAD-it (dev half) and a user's own JSONL.
 
 `multilingual` and `followups` are hand-written too: questions in other languages and
-multi-turn conversations over the seed articles and the SQuAD-it dev articles together.
+multi-turn conversations over the seed articles and the SQuAD-it dev articles together;
+`multilingual-tune` is a smaller set like `multilingual`, on other articles, for tuning thresholds.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ SEEDS_JSONL = DATA_DIR / "seeds.jsonl"
 MIXED_SETS = {  # hand-written sets over the seed articles plus the SQuAD-it dev articles
     "multilingual": DATA_DIR / "multilingual.jsonl",
     "followups": DATA_DIR / "followups.jsonl",
+    "multilingual-tune": DATA_DIR / "multilingual_tune.jsonl",  # for thresholds, not evaluation
 }
 SQUAD_IT = DATA_DIR / "squad_it_dev.json.gz"
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
@@ -138,7 +140,8 @@ def squad_set(path: Path = SQUAD_IT) -> EvalSet:
 
 
 def mixed_set(name: str) -> EvalSet:
-    """A hand-written set (`multilingual`, `followups`) over the seeds and SQuAD-it articles."""
+    """A hand-written set (`multilingual`, `followups`, `multilingual-tune`) over the seeds and
+    SQuAD-it articles."""
     articles = seed_articles() + squad_set().articles
     return EvalSet(name, articles, read_jsonl(MIXED_SETS[name]))
 
@@ -171,7 +174,7 @@ def load_set(name: str, corpus: Path | None = None) -> EvalSet:
     path = Path(name)
     if not path.is_file():
         raise InputError(
-            f"unknown dataset {name!r}: use seeds, squad-it, multilingual, followups"
-            " or a JSONL file path"
+            f"unknown dataset {name!r}: use seeds, squad-it, multilingual, followups,"
+            " multilingual-tune or a JSONL file path"
         )
     return custom_set(path, corpus)

@@ -3,8 +3,11 @@
     .venv/bin/python -m eval.fit_reranker            # fit, cross-validate, write the weights
     .venv/bin/python -m eval.fit_reranker --check    # cross-validate only
 
-Each question's first-stage candidates (the serving code path: rag.retrieval.first_stage)
-get rag.retrieval.rerank's features; a candidate is relevant when it holds the gold evidence.
+Each question's first-stage candidates (the serving code path: rag.retrieval.hybrid's
+first_stage, BM25 fused with the dense neighbours at the configured dense weight) get
+rag.retrieval.rerank's features, the question's cosine to each among them; a candidate is
+relevant when it holds the gold evidence. The chunks are embedded in memory with the
+configured model (exact nearest neighbours, where the store's HNSW index is approximate).
 A pairwise logistic regression (every relevant candidate against every other of the
 same question) gives the weights. Cross-validation holds out whole articles, four
 folds, so the figures say how the weights do on articles they never saw.
@@ -25,8 +28,10 @@ from eval.datasets import EvalSet, load_set
 from rag.answering.extractive import question_terms
 from rag.retrieval.hybrid import RERANK_DEPTH, LexicalCorpus, conversation_queries, first_stage
 from rag.retrieval.rerank import FEATURES, WEIGHTS_FILE, LinearModel, features
+from rag.service import embedder_from_settings
 from rag.settings import Settings, load_settings
-from vectorstore.embeddings import LocalEmbedder, bundled_model_path
+from vectorstore.documents import Chunk
+from vectorstore.embeddings import LocalEmbedder
 from vectorstore.ingest import chunk_article
 
 L2 = 1e-3
@@ -42,24 +47,72 @@ class Question:
     relevant: np.ndarray  # 1 where the candidate holds the gold evidence
 
 
-def questions(evalset: EvalSet, settings: Settings, limit: int | None = None) -> list[Question]:
+class InMemoryDense:
+    """Exact cosine search over the chunks' vectors, computed once with `embedder`."""
+
+    def __init__(self, chunks: list[Chunk], embedder: LocalEmbedder, batch: int = 64) -> None:
+        self.chunks = chunks
+        self.embedder = embedder
+        rows = [embedder.embed_documents([c.text for c in chunks[i : i + batch]])
+                for i in range(0, len(chunks), batch)]  # fmt: skip
+        self.vectors = np.asarray([v for part in rows for v in part], dtype=np.float32)
+        self.position = {c.chunk_id: n for n, c in enumerate(chunks)}
+        self._queries: dict[str, np.ndarray] = {}
+
+    def embed_queries(self, texts: Sequence[str], batch: int = 64) -> None:
+        """Embed many questions at once (one call per question is several times slower)."""
+        todo = [t for t in dict.fromkeys(texts) if t not in self._queries]
+        for i in range(0, len(todo), batch):
+            part = todo[i : i + batch]
+            for text, vector in zip(part, self.embedder.embed_queries(part), strict=True):
+                self._queries[text] = np.asarray(vector, dtype=np.float32)
+
+    def query(self, text: str) -> np.ndarray:
+        if text not in self._queries:
+            self._queries[text] = np.asarray(self.embedder.embed_query(text), dtype=np.float32)
+        return self._queries[text]
+
+    def search(self, text: str, k: int) -> list[tuple[Chunk, float]]:
+        cosines = self.vectors @ self.query(text)
+        best = np.argsort(-cosines)[:k]
+        return [(self.chunks[i], float(cosines[i])) for i in best]
+
+    def cosines(self, text: str, chunks: Sequence[Chunk]) -> list[float]:
+        query = self.query(text)
+        return [float(self.vectors[self.position[c.chunk_id]] @ query) for c in chunks]
+
+
+def questions(
+    evalset: EvalSet,
+    settings: Settings,
+    limit: int | None = None,
+    embedder: LocalEmbedder | None = None,
+) -> list[Question]:
     """Every answerable question's candidates and labels, as the service would rank them."""
-    embedder = LocalEmbedder(bundled_model_path())  # only its tokenizer: chunk sizes
+    embedder = embedder or embedder_from_settings(settings)
     chunks = [
         c
         for a in evalset.articles
         for c in chunk_article(a, embedder, settings.chunk_tokens, settings.chunk_overlap)
     ]
     corpus = LexicalCorpus.build(chunks)
+    dense = InMemoryDense(chunks, embedder) if settings.dense_weight > 0 else None
     items = [i for i in evalset.items if i.answerable and not i.history]
     if limit is not None:
         items = random.Random(0).sample(items, min(limit, len(items)))
+    if dense:
+        dense.embed_queries([i.question for i in items])
     out = []
     for item in items:
         stage = first_stage(
-            conversation_queries(item.question, []), corpus, None, settings.candidates, 0.0
+            conversation_queries(item.question, []),
+            corpus,
+            dense.search if dense else None,
+            settings.candidates,
+            settings.dense_weight,
         )
-        pool = stage.candidates(RERANK_DEPTH)
+        top = [c for c, _ in stage.fused[:RERANK_DEPTH]]
+        pool = stage.candidates(RERANK_DEPTH, dense.cosines(item.question, top) if dense else ())
         weights = question_terms(item.question, [], corpus.index)
         needles = [n for n in (m.normalize_ws(e) for e in item.evidence) if n]
         relevant = [any(n in m.normalize_ws(c.text) for n in needles) for c in pool]

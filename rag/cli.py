@@ -91,6 +91,24 @@ app.command("delete", help="Same as `remove`.", hidden=True)(remove)
 
 
 @app.command()
+def reindex() -> None:
+    """Re-embed every stored article with the configured embedding model, then switch.
+
+    Needs no source files. Interrupted (Ctrl-C, a kill), the old store stays whole and
+    usable with the old model; running it again resumes where it stopped.
+    """
+    service = _service()
+    try:
+        report = service.reindex(progress=True)
+    except KeyboardInterrupt:
+        err.print("interrupted: run `newsrag reindex` again to resume where it stopped")
+        raise typer.Exit(130) from None
+    out.print(report.summary())
+    if report.switched:
+        _save_lexical_index(service)
+
+
+@app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="the question, in Italian or English")],
     as_json: Annotated[bool, typer.Option("--json", help="print the API's JSON")] = False,

@@ -25,3 +25,16 @@ class IngestError(NewsragError):
 
 class StoreError(NewsragError):
     """The vector store is unusable (for example built with another embedding model)."""
+
+
+class ModelMismatchError(StoreError):
+    """The store's vectors were made by another embedding model than the configured one."""
+
+    def __init__(self, stored: str, configured: str) -> None:
+        super().__init__(
+            f"the store was embedded with {stored!r}, but newsrag is configured for "
+            f"{configured!r}: run `newsrag reindex` to re-embed the stored articles with the "
+            f"configured model (or set NEWSRAG_EMBEDDING_MODEL back to the {stored!r} folder)"
+        )
+        self.stored = stored
+        self.configured = configured

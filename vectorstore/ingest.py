@@ -161,15 +161,19 @@ def ingest_articles(
     report: IngestReport | None = None,
     progress: bool = False,
     batch_chunks: int = BATCH_CHUNKS,
+    find_duplicates: bool = True,
+    label: str = "ingesting",
 ) -> IngestReport:
     """Store parsed articles: unchanged ones are skipped, duplicates reported, the rest
     chunked and embedded in batches of about `batch_chunks` chunks (one model call per
     batch: sentence-transformers sorts a call's texts by length, so batches pad little).
+    Without `find_duplicates` (a reindex of already deduplicated articles) every article
+    is stored, with its duplicate keys all the same; `label` names the progress bar.
     """
     report = report or IngestReport()
     records = store.records()
     known = {d: str(m.get("content_hash", "")) for d, m in records.items()}
-    duplicates = duplicate_index(store, records)
+    duplicates = duplicate_index(store, records) if find_duplicates else None
     seen: dict[str, str] = {}
     pending: list[tuple[Article, list[Chunk], dict[str, Any]]] = []
     started, stored_chunks = time.perf_counter(), 0
@@ -202,7 +206,7 @@ def ingest_articles(
         pending.clear()
 
     with (
-        tqdm(total=len(articles), desc="ingesting", unit="article", disable=not progress) as bar,
+        tqdm(total=len(articles), desc=label, unit="article", disable=not progress) as bar,
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsrag-store") as writer,
     ):
         for article in articles:
@@ -222,14 +226,15 @@ def ingest_articles(
                 continue
             keys = article_keys(article.body)
             fp, signature = keys.fingerprint, keys.signature
-            if article.doc_id not in known:  # an update of a stored article is not a copy
-                copy = duplicates.find(article.doc_id, fp, signature, keys.shingles)
-                if copy is not None:
-                    report.duplicates.append(
-                        Duplicate(article.doc_id, article.source, copy[0], copy[1])
-                    )
-                    continue
-            duplicates.add(article.doc_id, fp, signature, keys.shingles)
+            if duplicates is not None:
+                if article.doc_id not in known:  # an update of a stored article is not a copy
+                    copy = duplicates.find(article.doc_id, fp, signature, keys.shingles)
+                    if copy is not None:
+                        report.duplicates.append(
+                            Duplicate(article.doc_id, article.source, copy[0], copy[1])
+                        )
+                        continue
+                duplicates.add(article.doc_id, fp, signature, keys.shingles)
             chunks = chunk_article(article, encoder, max_tokens, overlap)
             extra = {"fingerprint": fp, "minhash": encode_signature(signature)}
             pending.append((article, chunks, extra))

@@ -45,6 +45,22 @@ def check_mean_pooling(model_path: Path) -> None:
         )
 
 
+def read_prompts(model_path: Path) -> dict[str, str]:
+    """The prompts a sentence-transformers folder declares (`config_sentence_transformers.json`
+    "prompts", e.g. multilingual-e5-small's `query: ` and `passage: `); none for MiniLM."""
+    config = model_path / "config_sentence_transformers.json"
+    found = json.loads(config.read_text()) if config.is_file() else {}
+    prompts = found.get("prompts") or {}
+    return {str(k): str(v) for k, v in prompts.items() if v}
+
+
+def export_stem(model_path: Path) -> str:
+    """The exported files' name stem: the model a derived folder names, else `minilm` (as
+    before, so existing exports of the bundled model stay valid)."""
+    source = model_path / "newsrag_source.json"
+    return str(json.loads(source.read_text())["name"]) if source.is_file() else "minilm"
+
+
 def cache_key(model_path: Path) -> str:
     """Changes when the model's weights (or the export recipe) change."""
     h = hashlib.sha256(EXPORT_VERSION.encode())
@@ -59,7 +75,7 @@ def cache_key(model_path: Path) -> str:
 def export_int8(model_path: Path, cache_dir: Path) -> Path:
     """The int8 ONNX file for `model_path`, exported once into `cache_dir` (atomically)."""
     check_mean_pooling(model_path)
-    target = cache_dir / f"minilm-{cache_key(model_path)}-int8.onnx"
+    target = cache_dir / f"{export_stem(model_path)}-{cache_key(model_path)}-int8.onnx"
     if target.is_file():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -106,6 +122,8 @@ def export_fp32(model_path: Path, target: Path) -> Any:
             return torch.nn.functional.normalize(pooled, p=2, dim=1)
 
     sample = tokenizer(["una frase", "un'altra frase più lunga"], padding=True, return_tensors="pt")
+    if "token_type_ids" not in sample:  # XLM-R tokenizers return none; BERT reads zeros
+        sample["token_type_ids"] = torch.zeros_like(sample["input_ids"])
     axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS}
     with torch.no_grad():
         torch.onnx.export(

@@ -31,7 +31,9 @@ from vectorstore.onnx_backend import (
     cache_key,
     check_mean_pooling,
     export_fp32,
+    export_stem,
     padded_feeds,
+    read_prompts,
     window_tokenizer,
 )
 
@@ -45,17 +47,27 @@ def calibration_texts() -> list[str]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
+def prompted(texts: list[str], prompts: dict[str, str]) -> list[str]:
+    """Calibration texts as the model will see them: questions with the query prompt,
+    paragraphs with the passage prompt (unchanged for a model without prompts)."""
+    query, passage = prompts.get("query", ""), prompts.get("passage", "")
+    return [(query if t.endswith("?") and len(t) < 200 else passage) + t for t in texts]
+
+
 def export_key(model_path: Path) -> str:
-    """Changes with the model's weights, this recipe, or the calibration texts."""
+    """Changes with the model's weights, this recipe, the calibration texts or prompts."""
     h = hashlib.sha256(f"{cache_key(model_path)}:{EXPORT_VERSION}".encode())
     h.update(CALIBRATION.read_bytes())
+    prompts = read_prompts(model_path)
+    if prompts:  # MiniLM has none: its key (and cached export) stays as it was
+        h.update(json.dumps(prompts, sort_keys=True).encode())
     return h.hexdigest()[:16]
 
 
 def export_openvino_int8(model_path: Path, cache_dir: Path, max_tokens: int) -> Path:
     """The int8 OpenVINO model (`.xml` + `.bin`) for `model_path`, made once in `cache_dir`."""
     check_mean_pooling(model_path)
-    target = cache_dir / f"minilm-{export_key(model_path)}-ov-int8.xml"
+    target = cache_dir / f"{export_stem(model_path)}-{export_key(model_path)}-ov-int8.xml"
     if target.is_file() and target.with_suffix(".bin").is_file():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -63,7 +75,8 @@ def export_openvino_int8(model_path: Path, cache_dir: Path, max_tokens: int) -> 
     import openvino as ov
 
     tokenizer = window_tokenizer(model_path, max_tokens)
-    samples = [padded_feeds([e]) for e in tokenizer.encode_batch(calibration_texts())]
+    texts = prompted(calibration_texts(), read_prompts(model_path))
+    samples = [padded_feeds([e]) for e in tokenizer.encode_batch(texts)]
     with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
         fp32 = Path(tmp) / "model.onnx"
         export_fp32(model_path, fp32)
@@ -92,6 +105,9 @@ class OpenVinoEncoder(BatchEncoder):
             "INFERENCE_NUM_THREADS": threads,
             "NUM_STREAMS": 1,
             "PERFORMANCE_HINT": "LATENCY",
+            # Each new batch shape (rows x tokens) adds a cached kernel set, ~5 MB for e5:
+            # the default capacity (5,000) let a server answering questions grow by GBs.
+            "CPU_RUNTIME_CACHE_CAPACITY": 16,
         }
         self.compiled = ov.Core().compile_model(str(xml_path), "CPU", config)
         self.output = self.compiled.output(0)

@@ -7,11 +7,14 @@ chunk's place in its article (id, offsets, hash), not its text: a chunk is read
 back as the slice of its article's stored body, so it cannot disagree with the
 body its citations are checked against; and chunk writes are 1.45x cheaper and the
 store 1.6x smaller than with the text kept (bench/chunk_writes.py, README).
-The client is passed in and collections are opened lazily on first use.
+The client is passed in and collections are opened lazily on first use; their
+names, and the switch to re-embedded ones after `newsrag reindex`, are in
+vectorstore.switch (protocol: vectorstore.reindex).
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -20,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from rag.errors import StoreError
+from rag.errors import ModelMismatchError
+from vectorstore import switch
 from vectorstore.documents import Article, Chunk, DocumentInfo
 
 ClientFactory = Callable[[], Any]
@@ -87,34 +91,53 @@ def _mean_vector(vectors: Sequence[Sequence[float]]) -> list[float]:
 class ChromaStore:
     """Articles and chunks in Chroma, for any client (embedded or `chroma run`)."""
 
-    def __init__(self, client: ClientFactory, embedding_model: str, prefix: str = "newsrag"):
+    def __init__(
+        self,
+        client: ClientFactory,
+        embedding_model: str,
+        prefix: str = "newsrag",
+        collections: tuple[str, str] | None = None,
+    ):
         self._client_factory = client
         self.embedding_model = embedding_model
         self.prefix = prefix
+        # (chunks, articles) collection names: the live ones unless a reindex builds others
+        self.collection_names = collections or switch.names(prefix)
         self._collections: tuple[Any, Any] | None = None
         self._lock = threading.Lock()
+
+    def client(self) -> Any:
+        """A Chroma client of this store's server or folder."""
+        return self._client_factory()
+
+    def on_collections(self, collections: tuple[str, str], embedding_model: str) -> ChromaStore:
+        """A store over other collections of the same Chroma, for another model."""
+        return ChromaStore(self._client_factory, embedding_model, self.prefix, collections)
+
+    def reopen(self) -> None:
+        """Open the collections again on next use (a reindex switched them)."""
+        with self._lock:
+            self._collections = None
 
     def _open(self) -> tuple[Any, Any]:
         with self._lock:
             if self._collections is None:
                 client = self._client_factory()
+                switch.finish_switch(client, self.prefix)  # a reindex interrupted mid-switch
                 meta = {"embedding_model": self.embedding_model}
                 config = {"hnsw": {"space": "cosine"}}
-                chunks = client.get_or_create_collection(
-                    f"{self.prefix}_chunks", configuration=config, metadata=meta,
-                    embedding_function=None,
-                )  # fmt: skip
-                articles = client.get_or_create_collection(
-                    f"{self.prefix}_articles", configuration=config, metadata=meta,
-                    embedding_function=None,
-                )  # fmt: skip
+                chunks, articles = (
+                    client.get_or_create_collection(
+                        name, configuration=config, metadata=meta, embedding_function=None
+                    )
+                    for name in self.collection_names
+                )
                 built_with = (chunks.metadata or {}).get("embedding_model")
                 if built_with and built_with != self.embedding_model:
-                    raise StoreError(
-                        f"the store was built with the embedding model {built_with!r}, not "
-                        f"{self.embedding_model!r}: use another NEWSRAG_DATA_DIR or re-ingest "
-                        "into an empty one"
-                    )
+                    if chunks.count() or articles.count():
+                        raise ModelMismatchError(built_with, self.embedding_model)
+                    for empty in (chunks, articles):  # no vectors yet: any model may take it
+                        empty.modify(metadata={**(empty.metadata or {}), **meta})
                 self._collections = (chunks, articles)
             return self._collections
 
@@ -316,6 +339,42 @@ class ChromaStore:
         articles = self.get_articles([str(m["doc_id"]) for m in metadatas])
         found = chunks_in_articles(metadatas, articles)
         return [(c, 1.0 - float(d)) for c, d in zip(found, distances, strict=True) if c]
+
+    def chunk_vectors(self, chunks: Sequence[Chunk]) -> list[np.ndarray | None]:
+        """The stored vector of each chunk (None where it is not stored, or its article is
+        being rewritten): the re-ranker's dense feature for candidates that only the lexical
+        index proposed. A chunk record's id is its chunk id and its article's hash."""
+        if not chunks:
+            return []
+        records = self.articles.get(ids=sorted({c.doc_id for c in chunks}), include=["metadatas"])
+        hashes = {
+            i: str((m or {}).get("content_hash", ""))
+            for i, m in zip(records["ids"], records["metadatas"], strict=True)
+        }
+        ids = {
+            c.chunk_id: f"{c.chunk_id}@{hashes[c.doc_id]}"
+            for c in chunks
+            if hashes.get(c.doc_id, PENDING) != PENDING
+        }
+        found = self._vectors(sorted(set(ids.values())))
+        return [found.get(ids.get(c.chunk_id, "")) for c in chunks]
+
+    def _vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """Vectors by record id. Embedded Chroma, after a process was killed mid-write, can
+        fail a batch read on one record ("Error finding id") while the rest read fine: then
+        each is read alone and the unreadable ones are left out (their cosine counts 0)."""
+        try:
+            batches = [self.chunks.get(ids=ids, include=["embeddings"])]
+        except Exception:  # chromadb's InternalError; the store itself stays usable
+            batches = []
+            for one in ids:
+                with contextlib.suppress(Exception):
+                    batches.append(self.chunks.get(ids=[one], include=["embeddings"]))
+        return {
+            i: np.asarray(v, dtype=np.float32)
+            for got in batches
+            for i, v in zip(got["ids"], got["embeddings"], strict=True)
+        }
 
 
 def _stored_articles(got: Mapping[str, Any]) -> dict[str, StoredArticle]:

@@ -9,7 +9,7 @@ answer is a quote.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -28,6 +28,9 @@ RANK_PRIOR = 0.05  # ties go to the better-retrieved chunk
 FOLLOW_RATIO = 0.8  # a further sentence must score this close to the best one (measured)
 HISTORY_TERM_WEIGHT = 0.3
 BM25_SHARE = 0.3  # sentence BM25 against term coverage in sentence scores (measured)
+DENSE_SHARE = 0.5  # the question's e5 cosine to the sentence against the lexical score (measured)
+# the question's cosine to each of these sentences (multilingual-e5-small), in order
+Similarity = Callable[[Sequence[str]], list[float]]
 
 
 class Source(BaseModel):
@@ -55,6 +58,7 @@ class ScoredSentence:
     end: int
     coverage: float
     score: float
+    cosine: float = 0.0  # the question's dense cosine to the sentence (0: no dense model)
 
 
 def question_terms(
@@ -108,14 +112,18 @@ def score_sentences(
     kind: str | None = None,
     sentence_index: LexicalIndex | None = None,
     said: str = "",
+    similarity: Similarity | None = None,
 ) -> list[ScoredSentence]:
     """Sentences of the retrieved chunks that can hold an answer of the expected `kind`,
     best first; duplicates from chunk overlaps are dropped.
 
     A sentence scores by its coverage of the question's weighted terms, blended with
     its BM25 against the sentence index (term frequency and length matter there), plus
-    a small prior for better-retrieved chunks. Sentences already `said` (quoted in
-    the previous answer) are left out: a follow-up asks for something new."""
+    a small prior for better-retrieved chunks; with a dense `similarity`, the lexical
+    score is blended with the question's cosine to the sentence (spread so that the
+    candidates' worst is 0 and best 1), which also reads a question in another language.
+    Sentences already `said` (quoted in the previous answer) are left out: a follow-up
+    asks for something new."""
     seen: set[tuple[str, int]] = set()
     candidates: list[tuple[Chunk, int, int, float, float, int]] = []
     scored: list[ScoredSentence] = []
@@ -137,18 +145,37 @@ def score_sentences(
             bm25 = sentence_index.score(list(terms), tokens) if sentence_index else 0.0
             candidates.append((chunk, chunk.start + s, chunk.start + e, cov, bm25, rank))
     top = max((c[4] for c in candidates), default=0.0) or 1.0
-    for chunk, start, end, cov, bm25, rank in candidates:
+    cosines = (
+        similarity([c[0].text[c[1] - c[0].start : c[2] - c[0].start] for c in candidates])
+        if similarity and candidates
+        else [0.0] * len(candidates)
+    )
+    low, high = min(cosines, default=0.0), max(cosines, default=0.0)
+    for (chunk, start, end, cov, bm25, rank), cos in zip(candidates, cosines, strict=True):
         blended = (1 - BM25_SHARE) * cov + BM25_SHARE * bm25 / top if sentence_index else cov
-        scored.append(ScoredSentence(chunk, start, end, cov, blended + RANK_PRIOR / rank))
+        if similarity:
+            spread = (cos - low) / (high - low) if high > low else 1.0
+            blended = (1 - DENSE_SHARE) * blended + DENSE_SHARE * spread
+        scored.append(ScoredSentence(chunk, start, end, cov, blended + RANK_PRIOR / rank, cos))
     return sorted(scored, key=lambda x: -x.score)
 
 
 def pick_sentences(
-    scored: Sequence[ScoredSentence], most: int, abstain_below: float
+    scored: Sequence[ScoredSentence],
+    most: int,
+    abstain_below: float,
+    dense_below: float | None = None,
 ) -> list[ScoredSentence]:
     """The best sentence and close runners-up among those holding at least `abstain_below`
-    of the question's weight; empty when none does (the evidence is too weak)."""
-    eligible = [s for s in scored if s.coverage >= abstain_below]
+    of the question's weight; empty when none does (the evidence is too weak). When
+    `dense_below` is given (a question in another language: its words, stemmed as Italian,
+    match Italian sentences by accident, measured on the tuning set), a sentence's cosine
+    to the question must reach it instead."""
+    eligible = [
+        s
+        for s in scored
+        if (s.cosine >= dense_below if dense_below is not None else s.coverage >= abstain_below)
+    ]
     if not eligible:
         return []
     best = eligible[0]

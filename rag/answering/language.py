@@ -1,29 +1,52 @@
-"""Which language to abstain in: Italian unless the question is clearly English."""
+"""The question's language, by its function words: which language to abstain in, and
+whether the Italian-only lexical rules apply.
+
+Italian, English, French, Spanish and German are told apart; anything else (or a tie)
+counts as Italian, the articles' language, so a question of names alone keeps the rules.
+"""
 
 from __future__ import annotations
 
 import re
 
-_EN = frozenset(
-    "the what who when where why how which is are was were did does do of in on with about "
-    "said say says could would should has have it this that there their".split()
-)
-_IT = frozenset(
-    "il lo la gli le di del della dei che chi cosa quando dove perché perche come quale è "
-    "sono ha hanno un una per con non nel nella sul sulla".split()
-)
+_WORDS = {
+    "it": "il lo gli di del della dei delle degli che chi cosa quando dove perché perche come "
+    "quale quali quanto quanta quanti quante è era erano sono ha hanno fa un una uno per con "
+    "non nel nella nei sul sulla al ai alla alle dal dalla i anche dov dell nell quest sua suo",
+    "en": "the what who whom whose when where why how which is are was were did does do of "
+    "with about said say says could would should has have it this that there their an and "
+    "to from by",
+    "fr": "les une des du qui quoi quand où pourquoi comment quel quelle quels quelles est "
+    "sont été ont avec pour dans sur au aux ce cette elle ils ne pas qu",
+    "es": "el los las unos qué quién quiénes cuándo dónde porqué cómo cuál cuáles cuántos "
+    "cuántas es son fue fueron han para en sobre se su desde hasta entre pero muy también "
+    "este esta estos estas",
+    "de": "der die das den dem des ein eine einen wer was wann wo warum wie welche welcher "
+    "ist sind war waren hat haben mit für von zu im am auf über und nicht wem wen wessen "
+    "wieso weshalb wofür wovon womit woher wohin worüber wieviel wie viele",
+}
+_LEXICON = {lang: frozenset(words.split()) for lang, words in _WORDS.items()}
 ABSTENTION = {
     "it": "Non ho trovato la risposta negli articoli.",
     "en": "I could not find the answer in the articles.",
+    "fr": "Je n'ai pas trouvé la réponse dans les articles.",
+    "es": "No he encontrado la respuesta en los artículos.",
+    "de": "Ich habe die Antwort in den Artikeln nicht gefunden.",
 }
 
 
 def detect_language(text: str) -> str:
+    """`it`, `en`, `fr`, `es` or `de`: the one whose function words the text uses most
+    (Italian on a tie: shared words such as "la", "che" or "del" decide nothing)."""
     words = re.findall(r"\w+", text.lower())
-    english = sum(w in _EN for w in words)
-    italian = sum(w in _IT for w in words)
-    return "en" if english > italian else "it"
+    counts = {lang: sum(w in lexicon for w in words) for lang, lexicon in _LEXICON.items()}
+    counts["es"] += 2 * text.count("¿")  # only Spanish opens a question with it
+    best = max(counts.values())
+    if best == 0 or counts["it"] == best:
+        return "it"
+    return max(counts, key=lambda lang: counts[lang])
 
 
 def abstention_message(question: str) -> str:
+    """'Not in the articles', in the question's language."""
     return ABSTENTION[detect_language(question)]

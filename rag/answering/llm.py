@@ -40,7 +40,7 @@ from vectorstore.documents import Chunk
 
 log = logging.getLogger(__name__)
 
-LANGUAGES = {"it": "Italian", "en": "English"}
+LANGUAGES = {"it": "Italian", "en": "English", "fr": "French", "es": "Spanish", "de": "German"}
 UNREACHABLE_ERRORS = (openai.APIError, httpx.HTTPError)
 
 SYSTEM_PROMPT = """You answer questions about news articles, using only the numbered sources \

@@ -25,6 +25,8 @@ from vectorstore.documents import Chunk
 from vectorstore.sentences import sentence_spans
 
 DenseSearch = Callable[[str, int], list[tuple[Chunk, float]]]
+# the question's cosine to each of these chunks (their stored vectors), in order
+DenseScores = Callable[[str, Sequence[Chunk]], list[float]]
 DateRange = tuple[dt.date | None, dt.date | None]
 HISTORY_WEIGHT = 0.5  # the question joined to the previous user turn
 ANSWER_WEIGHT = 0.3  # the question joined to the previous answer
@@ -175,10 +177,13 @@ class FirstStage:
     fused: list[tuple[Chunk, float]]
     parts: dict[str, tuple[float, float, float]]  # chunk id -> LexicalCorpus.scores parts
 
-    def candidates(self, depth: int) -> list[Candidate]:
+    def candidates(self, depth: int, dense: Sequence[float] = ()) -> list[Candidate]:
+        """The best `depth` fused chunks as the re-ranker's candidates, with the question's
+        cosine to each (`dense`, in the same order) when there is one."""
+        cosines = list(dense) or [0.0] * min(depth, len(self.fused))
         return [
-            Candidate(c.title, c.text, score, *self.parts.get(c.chunk_id, (0.0, 0.0, 0.0)))
-            for c, score in self.fused[:depth]
+            Candidate(c.title, c.text, score, *self.parts.get(c.chunk_id, (0.0, 0.0, 0.0)), cos)
+            for (c, score), cos in zip(self.fused[:depth], cosines, strict=True)
         ]
 
 
@@ -208,11 +213,22 @@ def first_stage(
         by_id.update((corpus.chunks[i].chunk_id, corpus.chunks[i]) for i, _ in hits)
         if dense is not None and dense_weight > 0:
             near = [(c, s) for c, s in dense(query.text, candidates) if in_range(c.date, *dates)]
-            lists.append([(c.chunk_id, s) for c, s in near])
+            lists.append(spread([(c.chunk_id, s) for c, s in near]))
             weights.append(query.weight * dense_weight)
             by_id.update((c.chunk_id, c) for c, _ in near)
     fused = [(by_id[key], score) for key, score in score_fusion(lists, weights)]
     return FirstStage(fused, main)
+
+
+def spread(scored: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Cosines mapped so the list's worst is 0 and its best 1: e5's cosines all sit in a
+    narrow band (0.75-0.9), so dividing by the best, as BM25 lists are, would flatten them."""
+    if not scored:
+        return []
+    low = min(s for _, s in scored)
+    high = max(s for _, s in scored)
+    width = high - low
+    return [(key, (s - low) / width if width > 0 else 1.0) for key, s in scored]
 
 
 def hybrid_search(
@@ -225,18 +241,20 @@ def hybrid_search(
     dates: DateRange = (None, None),
     reranker: LinearModel | None = None,
     term_weights: Mapping[str, float] | None = None,
+    dense_scores: DenseScores | None = None,
 ) -> list[tuple[Chunk, float]]:
     """The `k` best chunks: the first stage's fused candidates, the best RERANK_DEPTH of
     them re-scored by `reranker` if given (against the question's `term_weights`, by
-    default its terms' IDF), and those of articles from the day, month or weekday the
-    question names boosted."""
+    default its terms' IDF, and its cosine to each from `dense_scores`), and those of
+    articles from the day, month or weekday the question names boosted."""
     stage = first_stage(queries, corpus, dense, candidates, dense_weight, dates)
     ranked = stage.fused
     question = queries[0].text if queries else ""
     if reranker is not None and ranked:
         if term_weights is None:
             term_weights = {t: corpus.index.idf(t) for t in analyze(question)}
-        pool = stage.candidates(RERANK_DEPTH)
+        top = [c for c, _ in ranked[:RERANK_DEPTH]]
+        pool = stage.candidates(RERANK_DEPTH, dense_scores(question, top) if dense_scores else ())
         scores = rerank_scores(question, term_weights, pool, reranker)
         ranked = sorted(
             ((c, s) for (c, _), s in zip(ranked[: len(pool)], scores, strict=True)),

@@ -2,7 +2,8 @@
 
 BM25 alone cannot tell a chunk that has the question's words scattered across it
 from one that has them together in one sentence, next to each other, in the same
-order, or in its title. Fourteen such features are weighed by a pairwise logistic
+order, or in its title; nor can it see a paraphrase or a question in another language,
+which the dense cosine does. These features are weighed by a pairwise logistic
 regression fitted on the SQuAD-it dev half (`python -m eval.fit_reranker`, which
 writes `rag/retrieval/reranker.json` with its cross-validated figures; README). Pure functions:
 the candidate's text and scores come in, scores go out.
@@ -40,6 +41,8 @@ FEATURES = (
     "trigrams",  # share of the question's word trigrams (stopwords kept) in the chunk
     "title",  # IDF-weighted share of the question's terms in the title
     "answer_type",  # the best sentence holds a date/number when one is asked for
+    "dense",  # the question's cosine to the chunk (multilingual-e5-small)
+    "dense_gap",  # ... less the best candidate's cosine
 )
 _WORD = re.compile(r"\w+")
 
@@ -54,6 +57,7 @@ class Candidate:
     chunk_bm25: float
     sentence_bm25: float
     prefix_bm25: float
+    dense: float = 0.0  # the question's cosine to the chunk's stored vector (0: no dense)
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,7 @@ def features(
     question_trigrams = list(_trigrams(question))
     kind = expected_type(question)
     top_fused = max((c.fused for c in candidates), default=0.0) or 1.0
+    top_dense = max((c.dense for c in candidates), default=0.0)
     rows = []
     for rank, c in enumerate(candidates, start=1):
         sentences = [c.text[s:e] for s, e in sentence_spans(c.text)] or [c.text]
@@ -139,6 +144,8 @@ def features(
                 / max(1, len(question_trigrams)),
                 sum(w for t, w in weights.items() if t in title_terms) / total,
                 float(has_type(sentences[best], kind, weights.keys())),
+                c.dense,
+                c.dense - top_dense,
             ]
         )
     return np.array(rows, dtype=float).reshape(len(candidates), len(FEATURES))

@@ -1,0 +1,85 @@
+"""The question's dense similarity to chunks and sentences, one query embedding per question.
+
+multilingual-e5-small reads Italian and the user's language alike, so its cosine is
+what lets an English question find and choose Italian evidence. Retrieval asks for
+the nearest chunks and for the cosine of candidates only BM25 proposed (their stored
+vectors); the answerer asks for the cosine of candidate sentences, which are embedded
+on demand and kept in a bounded cache (a sentence is quoted again and again).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from vectorstore.documents import Chunk
+from vectorstore.store import ChromaStore
+
+QUERY_CACHE = 256  # question texts (a conversation's queries, retries, the eval's baselines)
+SENTENCE_CACHE = 20_000  # sentence vectors: 20,000 x 384 float32 = 31 MB at most
+
+
+class _Lru:
+    """A small thread-safe LRU of vectors by text."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> np.ndarray | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: str, value: np.ndarray) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+class DenseScorer:
+    """Cosines between a question and chunks or sentences; constructing it does no I/O."""
+
+    def __init__(self, embedder: Embeddings, store: ChromaStore) -> None:
+        self.embedder = embedder
+        self.store = store
+        self._queries = _Lru(QUERY_CACHE)
+        self._sentences = _Lru(SENTENCE_CACHE)
+
+    def query_vector(self, text: str) -> np.ndarray:
+        found = self._queries.get(text)
+        if found is None:
+            found = np.asarray(self.embedder.embed_query(text), dtype=np.float32)
+            self._queries.put(text, found)
+        return found
+
+    def search(self, text: str, k: int) -> list[tuple[Chunk, float]]:
+        """The `k` stored chunks nearest to `text`, with their cosines."""
+        return self.store.dense_search(self.query_vector(text).tolist(), k)
+
+    def chunk_cosines(self, text: str, chunks: Sequence[Chunk]) -> list[float]:
+        """The cosine of `text` to each chunk's stored vector (0 for a chunk not stored)."""
+        query = self.query_vector(text)
+        return [
+            float(v @ query) if v is not None else 0.0 for v in self.store.chunk_vectors(chunks)
+        ]
+
+    def sentence_cosines(self, text: str, sentences: Sequence[str]) -> list[float]:
+        """The cosine of `text` to each sentence, embedded as a passage (cached)."""
+        known = {s: self._sentences.get(s) for s in set(sentences)}
+        missing = sorted(s for s, v in known.items() if v is None)
+        for s, v in zip(missing, self.embedder.embed_documents(missing), strict=True):
+            vector = np.asarray(v, dtype=np.float32)
+            known[s] = vector
+            self._sentences.put(s, vector)
+        query = self.query_vector(text)
+        return [float(np.dot(known[s], query)) for s in sentences]  # type: ignore[arg-type]
