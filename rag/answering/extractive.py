@@ -1,9 +1,10 @@
 """The default answerer: verbatim sentences from the retrieved chunks, or an honest abstention.
 
 Sentences are scored by how much of the question's (IDF-weighted, stemmed)
-vocabulary they contain; a question whose key terms are nowhere in the best
-sentence is not answered. No language model is involved, so every word of an
-answer is a quote.
+vocabulary they contain, blended with the question's multilingual-e5-small cosine to
+them; a question whose key terms are nowhere in the best sentence (for a question in
+another language: whose cosine to it is too low) is not answered. No language model
+writes anything, so every word of an answer is a quote.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from vectorstore.sentences import sentence_spans
 MIN_ANSWER_WORDS = 4  # shorter "sentences" are fragments, not answers
 _SENTENCE_END = tuple(".!?…»”\"')")  # a line without one is a heading, not an answer
 RANK_PRIOR = 0.05  # ties go to the better-retrieved chunk
-FOLLOW_RATIO = 0.8  # a further sentence must score this close to the best one (measured)
+FOLLOW_RATIO = 0.82  # a further sentence must score this close to the best one (measured)
 HISTORY_TERM_WEIGHT = 0.3
 BM25_SHARE = 0.3  # sentence BM25 against term coverage in sentence scores (measured)
 DENSE_SHARE = 0.5  # the question's e5 cosine to the sentence against the lexical score (measured)
