@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from rag.answering.citations import Citation
 from rag.answering.language import abstention_message
 from rag.retrieval.answer_types import has_type, opens_sentence
+from rag.retrieval.fusion import unit_range
 from rag.retrieval.lexical import LexicalIndex, analyze
 from rag.retrieval.passages import SOURCE_MAX_CHARS
 from vectorstore.documents import Chunk
@@ -151,11 +152,12 @@ def score_sentences(
         if similarity and candidates
         else [0.0] * len(candidates)
     )
-    low, high = min(cosines, default=0.0), max(cosines, default=0.0)
-    for (chunk, start, end, cov, bm25, rank), cos in zip(candidates, cosines, strict=True):
+    spreads = unit_range(cosines)
+    for (chunk, start, end, cov, bm25, rank), cos, spread in zip(
+        candidates, cosines, spreads, strict=True
+    ):
         blended = (1 - BM25_SHARE) * cov + BM25_SHARE * bm25 / top if sentence_index else cov
         if similarity:
-            spread = (cos - low) / (high - low) if high > low else 1.0
             blended = (1 - DENSE_SHARE) * blended + DENSE_SHARE * spread
         scored.append(ScoredSentence(chunk, start, end, cov, blended + RANK_PRIOR / rank, cos))
     return sorted(scored, key=lambda x: -x.score)

@@ -27,3 +27,12 @@ def score_fusion(
         for key, score in items:
             totals[key] = totals.get(key, 0.0) + weight * max(score, 0.0) / top
     return sorted(totals.items(), key=lambda item: -item[1])
+
+
+def unit_range(values: Sequence[float]) -> list[float]:
+    """Values mapped so their lowest is 0 and their highest 1 (all 1 when they are equal):
+    e5's cosines sit in a narrow band (0.75-0.9), which dividing by the best would flatten."""
+    if not values:
+        return []
+    low, high = min(values), max(values)
+    return [(v - low) / (high - low) if high > low else 1.0 for v in values]

@@ -18,7 +18,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
 from rag.retrieval.dates import date_boost, in_range, question_dates
-from rag.retrieval.fusion import score_fusion
+from rag.retrieval.fusion import score_fusion, unit_range
 from rag.retrieval.lexical import LexicalIndex, analyze, prefixes
 from rag.retrieval.rerank import Candidate, LinearModel, rerank_scores
 from vectorstore.documents import Chunk
@@ -221,14 +221,9 @@ def first_stage(
 
 
 def spread(scored: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
-    """Cosines mapped so the list's worst is 0 and its best 1: e5's cosines all sit in a
-    narrow band (0.75-0.9), so dividing by the best, as BM25 lists are, would flatten them."""
-    if not scored:
-        return []
-    low = min(s for _, s in scored)
-    high = max(s for _, s in scored)
-    width = high - low
-    return [(key, (s - low) / width if width > 0 else 1.0) for key, s in scored]
+    """A dense list's cosines mapped so its worst is 0 and its best 1 (unit_range), where
+    BM25 lists are divided by their best."""
+    return list(zip([k for k, _ in scored], unit_range([s for _, s in scored]), strict=True))
 
 
 def hybrid_search(
