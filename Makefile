@@ -65,6 +65,7 @@ bench: install
 	$(BIN)/python -m bench.run --sizes $(BENCH_SIZES) --out bench-results
 	$(BIN)/python -m bench.chunk_writes --out bench-results/chunk-writes.json
 	$(BIN)/python -m bench.duplicate_path --out bench-results/duplicate-path.json
+	$(BIN)/python -m bench.concurrency --out bench-results/concurrency.json
 
 # Refresh the README's screenshot (docs/screenshot.png) from the browser test.
 screenshot: install browser

@@ -18,7 +18,7 @@ import numpy as np
 import psutil
 
 from bench.run import generated_articles
-from rag.retrieval.hybrid import LexicalCorpus
+from rag.retrieval.corpus import LexicalCorpus
 from vectorstore.clients import chroma_client
 from vectorstore.embeddings import LocalEmbedder, bundled_model_path
 from vectorstore.ingest import chunk_article

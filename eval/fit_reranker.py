@@ -26,7 +26,8 @@ import numpy as np
 from eval import metrics as m
 from eval.datasets import EvalSet, load_set
 from rag.answering.extractive import question_terms
-from rag.retrieval.hybrid import RERANK_DEPTH, LexicalCorpus, conversation_queries, first_stage
+from rag.retrieval.corpus import LexicalCorpus
+from rag.retrieval.hybrid import RERANK_DEPTH, conversation_queries, first_stage
 from rag.retrieval.rerank import FEATURES, WEIGHTS_FILE, LinearModel, features
 from rag.service import embedder_from_settings
 from rag.settings import Settings, load_settings

@@ -83,6 +83,12 @@ def contains_answer(answer: str, gold_answers: Sequence[str]) -> bool:
     return False
 
 
+def exact_match(answer: str, gold_answers: Sequence[str]) -> bool:
+    """SQuAD exact match: the normalised answer is one of the normalised gold answers."""
+    norm = normalize_answer(answer)
+    return bool(norm) and any(norm == normalize_answer(g) for g in gold_answers)
+
+
 def _f1(pred: list[str], ref: list[str]) -> float:
     """Bag-of-tokens F1 for one pair; two empty sides agree, one empty side scores zero."""
     if not pred or not ref:

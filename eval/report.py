@@ -54,6 +54,11 @@ METRIC_LABELS: dict[str, str] = {
     "abstention_recall": "abstention recall",
     "false_abstention_rate": "false abstention rate",
     "followup_accuracy": "follow-up accuracy",
+    "span_rate": "answers with a marked span",
+    "span_contains": "span contains gold",
+    "span_exact": "span exact match",
+    "span_f1": "span token F1",
+    "span_answer_contains": "answer contains gold (same items)",
 }
 
 # Latencies are milliseconds, not ratios: they go in the table but never in the 0-1 chart.
@@ -61,6 +66,8 @@ LATENCY_LABELS: dict[str, str] = {
     "latency_p50_ms": "latency p50",
     "latency_p95_ms": "latency p95",
 }
+# Other quantities, shown as they are.
+COUNT_LABELS: dict[str, str] = {"span_chars": "mean span length (characters)"}
 
 # Settings worth repeating in the one-line summary; the full dict is shown below it.
 _KEY_SETTINGS = (
@@ -139,6 +146,9 @@ def _table(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     for key in _present(results, list(LATENCY_LABELS)):
         cells = [_value(s, key) for s in systems.values()]
         rows.append([LATENCY_LABELS[key], *(_DASH if v is None else f"{v:.0f} ms" for v in cells)])
+    for key in _present(results, list(COUNT_LABELS)):
+        cells = [_value(s, key) for s in systems.values()]
+        rows.append([COUNT_LABELS[key], *(_DASH if v is None else f"{v:.1f}" for v in cells)])
     return header, rows
 
 

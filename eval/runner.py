@@ -54,6 +54,7 @@ class Outcome:
     retrieved: list[dict[str, Any]]  # doc_id, title, text; best first
     citations: list[tuple[str, str, int, int]]  # doc_id, quote, start, end
     latency_ms: float
+    span: str | None = None  # the words of the answer that answer the question, if marked
 
 
 def answer_text(answer: str) -> str:
@@ -72,6 +73,7 @@ def ours(service: NewsQA) -> Callable[[EvalItem], Outcome]:
             [{"doc_id": s.doc_id, "title": s.title, "text": s.text} for s in a.sources],
             [(c.doc_id, c.quote, c.start, c.end) for c in a.citations],
             ms,
+            next((c.span.text for c in a.citations if c.span), None),
         )
 
     return run
@@ -125,6 +127,10 @@ def record(item: EvalItem, out: Outcome, bodies: dict[str, str]) -> dict[str, An
         "valid_citations": sum(valid),
         "has_evidence": bool(item.evidence),
         "citation_precision": m.citation_precision(cited, gold_spans) if gold_spans else None,
+        "span": out.span,
+        "span_contains": bool(out.span) and m.contains_answer(out.span or "", item.gold_answers),
+        "span_exact": bool(out.span) and m.exact_match(out.span or "", item.gold_answers),
+        "span_f1": m.token_f1(out.span, item.gold_answers) if out.span else None,
         "latency_ms": round(out.latency_ms, 3),
         "retrieved": [{**r, "text": r["text"][:300]} for r in out.retrieved[:3]],
         "failure": failure,
@@ -142,6 +148,8 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[str, float | None]:
         [r["abstained"] for r in records], [r["answerable"] for r in records]
     )
     latencies = [r["latency_ms"] for r in records]
+    answered = [r for r in answerable if not r["abstained"]]
+    spans = [r for r in answered if r.get("span")]
 
     def ratio(values: list[bool]) -> float | None:
         return sum(values) / len(values) if values else None
@@ -160,7 +168,19 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[str, float | None]:
         "abstention_precision": abstention["precision"],
         "abstention_recall": abstention["recall"],
         "false_abstention_rate": abstention["false_abstention_rate"],
-        "followup_accuracy": ratio([r["correct"] for r in followups]),
+        # A follow-up is right when answered with the gold answer, or, when the articles
+        # do not answer it, when the system says so.
+        "followup_accuracy": ratio(
+            [r["correct"] if r["answerable"] else r["abstained"] for r in followups]
+        ),
+        # The marked span (rag.answering.span), over the answered items that carry one, next
+        # to the whole answer's figure on the same items.
+        "span_rate": ratio([bool(r.get("span")) for r in answered]),
+        "span_contains": ratio([r["span_contains"] for r in spans]),
+        "span_exact": ratio([r["span_exact"] for r in spans]),
+        "span_f1": m.mean([r["span_f1"] for r in spans]),
+        "span_answer_contains": ratio([r["correct"] for r in spans]),
+        "span_chars": m.mean([float(len(r["span"])) for r in spans]),
         "latency_p50_ms": m.percentile(latencies, 50),
         "latency_p95_ms": m.percentile(latencies, 95),
     }

@@ -63,10 +63,10 @@ def ingest(
 
 
 def _save_lexical_index(service: NewsQA) -> None:
-    """Build the BM25 index of the changed store and save it now, so that the next
-    `newsrag serve` loads it instead of building it before it answers (minutes at 100k chunks)."""
+    """The write changed the BM25 index in place and saved it (rag.retrieval.lexical_store),
+    so that the next `newsrag serve` loads it; this checks it is in step with the store."""
     started = time.perf_counter()
-    service.warm_up()
+    service.lexical.refresh()
     out.print(f"BM25 index saved ({time.perf_counter() - started:.1f} s)")
 
 
@@ -138,9 +138,14 @@ def serve(
     settings = load_settings()
     service = _service(settings)
     service.warm_up()
+    service.watch_store()  # other processes' writes to the same Chroma, within a second or so
     host, port = host or settings.host, port or settings.port
     out.print(f"newsrag: chat at http://{host}:{port}/ · API docs at http://{host}:{port}/docs")
-    uvicorn.run(create_app(service), host=host, port=port, log_level="info")
+    # On SIGTERM uvicorn stops accepting and lets requests in flight (an upload) finish; it
+    # then raises the signal again, so nothing after run() runs: close at the app's shutdown.
+    web = create_app(service)
+    web.router.on_shutdown.append(service.close)
+    uvicorn.run(web, host=host, port=port, log_level="info")
 
 
 @app.command("eval")

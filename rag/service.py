@@ -3,6 +3,10 @@
 Built from settings once per process; the constructor does no I/O. The model
 loads, the store opens and the lexical index builds on first use (or in
 `warm_up`, which servers call before they accept requests).
+
+Writes (ingest, upload, delete, reindex) run one at a time; questions never wait for
+them: they read the last lexical snapshot (rag.retrieval.live_lexical), and Chroma
+shows an article's chunks only once it is completely written (vectorstore.store).
 """
 
 from __future__ import annotations
@@ -37,17 +41,20 @@ from rag.answering.streaming import (
 )
 from rag.errors import InputError, NewsragError
 from rag.retrieval.answer_types import expected_type
+from rag.retrieval.corpus import LexicalCorpus
 from rag.retrieval.dense import DenseScorer
+from rag.retrieval.focus import changes_topic, quoted_articles
 from rag.retrieval.hybrid import (
     DateRange,
-    LexicalCorpus,
     NewsRetriever,
     conversation_queries,
     from_document,
     hybrid_search,
+    is_elliptical,
     to_document,
 )
-from rag.retrieval.lexical_store import forget, load_or_build
+from rag.retrieval.lexical_store import forget
+from rag.retrieval.live_lexical import LiveLexical
 from rag.retrieval.passages import passages
 from rag.retrieval.rerank import shipped_model
 from rag.settings import Settings
@@ -66,6 +73,14 @@ from vectorstore.reindex import reindex as reindex_store
 from vectorstore.store import ChromaStore
 
 ANSWER_CHUNKS = 4  # passages whose sentences compete for the answer
+
+
+def answer_chunks(chunks: Sequence[Chunk], focus: frozenset[str]) -> list[Chunk]:
+    """The passages whose sentences may answer: the best ANSWER_CHUNKS, or for a follow-up
+    on the same topic those of the conversation's articles (rag.retrieval.focus): "How old
+    was he?" is about the man of the last answer, not anyone's age in other articles."""
+    chosen = [c for c in chunks if c.doc_id in focus] if focus else list(chunks)
+    return chosen[:ANSWER_CHUNKS]
 
 
 def embedder_from_settings(settings: Settings) -> LocalEmbedder:
@@ -91,10 +106,9 @@ class NewsQA:
         self.store = store
         self.embedder = embedder
         self.answerer: Answerer = answerer or ExtractiveAnswerer()
-        self._corpus: LexicalCorpus | None = None
-        self._corpus_counts: tuple[int, int] | None = None
-        self._lock = threading.RLock()
+        self._writing = threading.RLock()  # writes run one at a time; reads never take it
         self._saved_lexical = settings.data_dir / "lexical"
+        self.lexical = LiveLexical(store, self._saved_lexical, settings.lexical_refresh_seconds)
         self.dense = DenseScorer(embedder, store)
         self.chain: Runnable[Query, Answer] = RunnableLambda(self._retrieve).with_config(
             run_name="retrieve"
@@ -116,6 +130,13 @@ class NewsQA:
         """Load the model, open the store and build the lexical index now, not on a request."""
         self.embedder.embed_query("warm up")
         self._lexical()
+
+    def watch_store(self) -> None:
+        """Follow other processes' writes to the same Chroma (servers call this)."""
+        self.lexical.watch()
+
+    def close(self) -> None:
+        self.lexical.close()
 
     # ingestion -------------------------------------------------------------------------
     def ingest(self, paths: Sequence[Path], progress: bool = False) -> IngestReport:
@@ -149,19 +170,17 @@ class NewsQA:
 
     def delete(self, doc_id: str) -> bool:
         """Remove an article and all of its chunks; False when there was no such article."""
-        with self._lock:
-            if self.store.get_articles([doc_id]):
-                forget(self._saved_lexical)  # see rag.retrieval.lexical_store
+        with self._writing:
             deleted = self.store.delete_article(doc_id)
             if deleted:
-                self._corpus = None
+                self.lexical.refresh()
         return deleted
 
     def reindex(self, progress: bool = False) -> ReindexReport:
         """Re-embed every stored article with the configured model and switch the store to
         it; an interrupted run is resumed by the next (protocol: vectorstore.reindex)."""
         s = self.settings
-        with self._lock:
+        with self._writing:
             report = reindex_store(
                 self.store,
                 self.embedder,
@@ -172,8 +191,8 @@ class NewsQA:
                 before_switch=lambda: forget(self._saved_lexical),  # chunk ids keep their names
             )
             if report.switched:
-                forget(self._saved_lexical)  # one an old process may have saved meanwhile
-                self._corpus = None
+                self.lexical.reset()  # and one an old process may have saved meanwhile
+                self.lexical.refresh()
         return report
 
     # documents -------------------------------------------------------------------------
@@ -203,16 +222,17 @@ class NewsQA:
 
     def remove(self, doc_id_or_path: str) -> bool:
         """Delete every chunk of an article (by id, or all articles read from a file)."""
-        with self._lock:
+        with self._writing:
             removed = [d for d in removal_targets(self.store, doc_id_or_path) if self.delete(d)]
         return bool(removed)
 
     def _changing_store(self, ingest: Callable[[], IngestReport]) -> IngestReport:
-        """Run an ingestion alone, and drop the lexical index if it changed anything."""
-        with self._lock:
+        """Run an ingestion alone (questions go on meanwhile), and bring the lexical
+        snapshot in step before returning, so what it added is answerable."""
+        with self._writing:
             report = ingest()
             if report.changed:
-                self._corpus = None
+                self.lexical.refresh()
         return report
 
     def is_empty(self) -> bool:
@@ -224,14 +244,8 @@ class NewsQA:
 
     # retrieval -------------------------------------------------------------------------
     def _lexical(self) -> LexicalCorpus:
-        """The BM25 corpus, reloaded when another process changed the store; loaded from
-        `data_dir/lexical` when saved for exactly the stored chunks, else rebuilt there."""
-        with self._lock:
-            counts = self.store.counts()
-            if self._corpus is None or counts != self._corpus_counts:
-                self._corpus = load_or_build(self.store, self._saved_lexical)
-                self._corpus_counts = counts
-            return self._corpus
+        """The current BM25 snapshot (never waits for a write in progress)."""
+        return self.lexical.snapshot()
 
     def search(
         self,
@@ -252,7 +266,7 @@ class NewsQA:
         k: int,
         corpus: LexicalCorpus | None,
         dates: DateRange,
-    ) -> tuple[list[tuple[Chunk, float]], dict[str, str], dict[str, float]]:
+    ) -> tuple[list[tuple[Chunk, float]], dict[str, str], dict[str, float], frozenset[str]]:
         """The passages, the bodies of their articles (read once for passages and
         citations) and the question's weighted terms (for the re-ranker and the answer)."""
         s = self.settings
@@ -262,6 +276,10 @@ class NewsQA:
         # accident: the dense list leads (measured on the multilingual tuning set).
         italian = s.dense_weight <= 0 or detect_language(question) == "it"
         weight = s.dense_weight if italian else s.foreign_dense_weight
+        focus = quoted_articles(history, corpus)
+        own_words = italian and not is_elliptical(question)
+        if changes_topic(question, history, corpus, focus, own_words):
+            focus = set()
         ranked = hybrid_search(
             conversation_queries(question, [dict(m) for m in history]),
             corpus,
@@ -273,9 +291,10 @@ class NewsQA:
             shipped_model() if s.rerank else None,
             terms,
             self.dense.chunk_cosines if weight > 0 else None,
+            focus,
         )
         bodies = self._bodies({c.doc_id for c, _ in ranked})
-        return passages(ranked, bodies, k), bodies, terms
+        return passages(ranked, bodies, k), bodies, terms, frozenset(focus)
 
     def _bodies(self, doc_ids: Iterable[str]) -> dict[str, str]:
         return self.store.bodies(sorted(doc_ids))
@@ -287,9 +306,10 @@ class NewsQA:
     def _retrieve(self, query: Query) -> Retrieved:
         k = max(query.top_k, ANSWER_CHUNKS)
         corpus = self._lexical()
-        ranked, bodies, terms = self._search(query.question, query.history, k, corpus, query.dates)
+        found = self._search(query.question, query.history, k, corpus, query.dates)
+        ranked, bodies, terms, focus = found
         documents = [to_document(c, s) for c, s in ranked]
-        return Retrieved(query, corpus, documents, bodies, terms)
+        return Retrieved(query, corpus, documents, bodies, terms, focus)
 
     def _answer(self, state: Retrieved) -> Answer:
         query = state.query
@@ -310,11 +330,11 @@ class NewsQA:
             else pick_sentences(
                 score_sentences(
                     state.terms,
-                    chunks[:ANSWER_CHUNKS],
+                    answer_chunks(chunks, state.focus),
                     kind,
                     state.corpus.sentences,
                     previous_answer(query.history),
-                    self._sentence_similarity(query.question),
+                    self._sentence_similarity(query.question, query.history),
                 ),
                 self.settings.answer_sentences,
                 self.settings.abstain_below,
@@ -322,16 +342,28 @@ class NewsQA:
             )
         )
         bodies = self._bodies_for(state, {p.chunk.doc_id for p in picked})
-        answer = compose_answer(query.question, picked, ranked, bodies, query.top_k)
+        answer = compose_answer(query.question, picked, ranked, bodies, query.top_k, state.terms)
         if invalid_citations(answer.citations, bodies):
             raise NewsragError("a citation did not match its article; the answer was withheld")
         return answer
 
-    def _sentence_similarity(self, question: str) -> Similarity | None:
-        """The question's cosine to candidate sentences, when the dense model takes part."""
+    def _sentence_similarity(
+        self, question: str, history: Sequence[Mapping[str, str]]
+    ) -> Similarity | None:
+        """The question's cosine to candidate sentences, when the dense model takes part;
+        for a follow-up, the better of its own and that of the previous question joined to
+        it ("How old was he then?" says little alone)."""
         if self.settings.dense_weight <= 0:
             return None
-        return lambda sentences: self.dense.sentence_cosines(question, sentences)
+        cosines = self.dense.sentence_cosines
+        asked = [m["content"] for m in history if m.get("role") == "user" and m.get("content")]
+        if not asked:
+            return lambda sentences: cosines(question, sentences)
+        context = f"{asked[-1]} {question}"
+        return lambda sentences: [
+            max(a, b)
+            for a, b in zip(cosines(question, sentences), cosines(context, sentences), strict=True)
+        ]
 
     def _events(self, state: Retrieved) -> Iterator[StreamEvent]:
         """The configured answerer's events for retrieved evidence (extractive by default)."""

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         MAX_FILE_BYTES, ge=1_000, description="largest article file accepted"
     )
     max_question_chars: int = Field(2_000, ge=10)
+    lexical_refresh_seconds: float = Field(
+        1.0,
+        gt=0.0,
+        le=60.0,
+        description="how often a server checks the store for other processes' writes",
+    )
     ingest_batch: int = Field(512, ge=1, le=4096, description="chunks embedded per model call")
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from rag.answering.extractive import (
+    SAID_SHARE,
     compose_answer,
     coverage,
     pick_sentences,
@@ -175,12 +176,18 @@ def test_pick_takes_the_best_sentence_that_holds_enough_of_the_question() -> Non
     assert pick_sentences(weak[:1], 1, 0.1) == []
 
 
-def test_score_sentences_leaves_out_what_the_previous_answer_said() -> None:
+def test_a_sentence_the_previous_answer_said_keeps_a_share_of_its_score() -> None:
+    """Quoted before, a sentence competes at SAID_SHARE of its score: it loses to an equal new
+    one, but still answers when it holds what is asked ("In che città?" after it)."""
     terms = {"peskov": 1.0, "vladivostok": 1.0, "nazion": 0.5}
     said = "Peskov ha parlato a Vladivostok venerdì. [1]"
-    texts = [BODY[s.start : s.end] for s in score_sentences(terms, [chunk_of(BODY)], said=said)]
-    assert "Peskov ha parlato a Vladivostok venerdì." not in texts
-    assert texts  # the other sentences still compete
+    fresh = {BODY[s.start : s.end]: s.score for s in score_sentences(terms, [chunk_of(BODY)])}
+    again = {
+        BODY[s.start : s.end]: s.score for s in score_sentences(terms, [chunk_of(BODY)], said=said)
+    }
+    quoted = "Peskov ha parlato a Vladivostok venerdì."
+    assert again[quoted] == pytest.approx(SAID_SHARE * fresh[quoted])
+    assert all(again[t] == fresh[t] for t in fresh if t != quoted)
 
 
 def test_sentence_bm25_blends_into_the_score() -> None:

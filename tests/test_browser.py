@@ -19,6 +19,8 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from rag.service import NewsQA
 from tests.conftest import SEEDS, make_service, serve_app
+from ui.labels import LABELS
+from ui.messages import EXAMPLES, MESSAGES
 from vectorstore.embeddings import LocalEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -218,8 +220,10 @@ def test_streamed_answer_citation_click_highlights_the_quote(page: Page, live_se
     citations = expected["citations"]
     assert isinstance(citations, list) and citations
     first = citations[0]
-    quote = collapse(reply.locator("ol > li").first.locator("blockquote").inner_text())
-    assert quote == collapse(first["quote"])  # the reference shows the verbatim quote
+    # The answer is the verbatim quote, shown once: the reference does not repeat it.
+    assert collapse(first["quote"]) in collapse(answer_part(reply))
+    assert collapse(reply.inner_text()).count(collapse(first["quote"])) == 1
+    expect(reply.locator("blockquote")).to_have_count(0)
     shot(page, "01-answer")
 
     # The [1] marker in the answer text and the title in the reference list open the same span.
@@ -239,6 +243,119 @@ def test_streamed_answer_citation_click_highlights_the_quote(page: Page, live_se
     shot(page, "02-citation-highlighted")
     if os.environ.get("NEWSRAG_UPDATE_SCREENSHOT") == "1":
         page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
+
+
+def test_the_answering_span_is_highlighted_inside_the_quote(page: Page, live_server: str) -> None:
+    """The words that answer the question (here a person's name) are marked inside the
+    verbatim quote, in the answer text, and nowhere else."""
+    reply = ask(page, KREMLIN_QUESTION)
+    assert_kremlin_answer(reply)
+    citations = api_answer(live_server, KREMLIN_QUESTION)["citations"]
+    assert isinstance(citations, list) and citations
+    quotes = [c["quote"] for c in citations]
+    marks = reply.locator("p mark")
+    expect(marks.first).to_be_visible()
+    assert marks.count() <= len(quotes)  # at most one highlight per quote
+    expect(reply.locator("ol mark")).to_have_count(0)  # not in the sources list
+    for i in range(marks.count()):
+        marked = marks.nth(i).inner_text()
+        assert marked.strip() and any(marked in q for q in quotes), marked
+    first = marks.first
+    assert "Peskov" in first.inner_text()  # a person's name, not the whole sentence
+    assert collapse(first.inner_text()) != collapse(quotes[0])
+    # The mark sits in the answer paragraph that holds the whole quote, character for character.
+    holder = reply.locator("p", has=page.locator("mark")).first
+    assert collapse(quotes[0]) in collapse(holder.inner_text())
+    background = first.evaluate("m => getComputedStyle(m).backgroundColor")
+    assert background not in ("rgba(0, 0, 0, 0)", "transparent"), "the span is not highlighted"
+    shot(page, "06-answering-span")
+
+
+# Every Italian word of the page's own labels, hints, examples and messages (not the
+# articles'): none may be left once the page is switched to English.
+ITALIAN_UI = sorted(
+    {*LABELS["it"].values(), *MESSAGES["it"].values(), *EXAMPLES["it"]}
+    - {*LABELS["en"].values(), *MESSAGES["en"].values()}
+)
+ITALIAN_WORDS = re.compile(
+    r"\b(Domand[ae]|esempio|Clicca|fonte|Fonti|articol[oi]|Articol[oi]|Lingua|Conversazione|"
+    r"Cancella|Documenti|Carica|trascina|Elimina|Aggiorna|Titolo|Frammenti|citazione|"
+    r"evidenziata|raccolta|fino al|dal|aggiunti|scartato|Richiesta|Chi|Cosa|Quant[eio]|Dove)\b"
+)
+# The page's visible text and the attributes a reader meets (placeholders, tooltips, the
+# names read aloud), leaving out what comes from the articles: chat messages, the cited
+# article's text, the documents table's cells.
+PAGE_CHROME_JS = """
+() => {
+  const content = "#chat .message-row, #article .cited-article, #documents td";
+  const visible = (el) => el.offsetParent !== null || el.getClientRects().length > 0;
+  const texts = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const el = node.parentElement;
+    if (!el || el.closest(content) || el.closest("script, style") || !visible(el)) continue;
+    if (node.textContent.trim()) texts.push(node.textContent.trim());
+  }
+  for (const el of document.querySelectorAll("[placeholder], [aria-label], [title], [alt]")) {
+    if (el.closest(content) || !visible(el)) continue;
+    for (const a of ["placeholder", "aria-label", "title", "alt"]) {
+      const v = el.getAttribute(a);
+      if (v && v.trim()) texts.push(v.trim());
+    }
+  }
+  return texts.join("\\n");
+}
+"""
+
+
+def assert_no_italian_chrome(page: Page, where: str) -> None:
+    chrome = page.evaluate(PAGE_CHROME_JS)
+    assert len(chrome) > 100, chrome  # the page's labels were collected
+    left = [s for s in ITALIAN_UI if s in chrome] + ITALIAN_WORDS.findall(chrome)
+    assert not left, f"Italian left on the English page ({where}): {left}\n{chrome}"
+
+
+def test_the_english_page_has_no_italian_label_left(browser: Browser, live_server: str) -> None:
+    """An Italian browser switched to English: every label, placeholder, hint, example and
+    the answer's own words are English (the quotes stay Italian: they are the articles')."""
+    page = open_chat(browser, live_server, locale="it-IT")
+    try:
+        expect(page.locator("#clear")).to_have_text("Cancella conversazione")
+        expect(page.get_by_text(EXAMPLES["it"][0], exact=True)).to_be_visible()
+        page.locator("#lang").get_by_text("en", exact=True).click()
+        expect(page.locator("#clear")).to_have_text("Clear conversation")
+        expect(page.get_by_text(LABELS["en"]["examples"], exact=True)).to_be_visible()
+        expect(page.locator("#article")).to_have_text(LABELS["en"]["article_hint"])
+        for question in EXAMPLES["en"]:
+            expect(page.get_by_role("button", name=question)).to_be_visible()
+        assert_no_italian_chrome(page, "chat tab")
+
+        # An English example question fills the box, and its answer quotes an Italian
+        # article under English headings.
+        page.get_by_role("button", name=EXAMPLES["en"][0]).click()
+        expect(question_box(page)).to_have_value(EXAMPLES["en"][0])
+        reply = ask(page, EXAMPLES["en"][0])
+        expect(reply.locator("strong", has_text="Sources")).to_be_visible()
+        expect(reply).not_to_contain_text("Fonti")
+        expect(reply).to_contain_text("nazioni")  # the quote, verbatim Italian
+        reply.locator('a[href^="#cite:"]').first.click()
+        expect(page.locator("#article mark#cite-mark")).to_be_visible()
+        assert_no_italian_chrome(page, "after an answer")
+        shot(page, "07-english-page")
+
+        page.get_by_role("tab", name="Documents").click()
+        expect(page.locator("#documents")).to_contain_text("Il Cremlino")
+        expect(page.locator("#documents th").first).to_contain_text("Title")
+        assert_no_italian_chrome(page, "documents tab")
+
+        # And back: the switch brings the Italian words back, examples included.
+        page.locator("#lang").get_by_text("it", exact=True).click()
+        expect(page.get_by_role("tab", name="Documenti")).to_be_visible()
+        page.get_by_role("tab", name="Chat").click()
+        expect(page.get_by_role("button", name=EXAMPLES["it"][0])).to_be_visible()
+        expect(page.get_by_text(LABELS["it"]["examples"], exact=True)).to_be_visible()
+    finally:
+        page.context.close()
 
 
 def test_the_page_requests_nothing_outside_its_server(browser: Browser, live_server: str) -> None:

@@ -73,12 +73,26 @@ def test_sigkill_mid_ingest_then_rerun_equals_a_clean_ingest(
     write_articles(folder)
     crashed = tmp_path / "crashed"
     env = {**os.environ, "NEWSRAG_DATA_DIR": str(crashed), "NEWSRAG_INGEST_BATCH": str(BATCH)}
+    first = tmp_path / "first"  # a completed ingest first, so a lexical index is saved
+    first.mkdir()
+    for path in sorted(folder.iterdir())[:5]:
+        (first / path.name).write_bytes(path.read_bytes())
+    done = subprocess.run([NEWSRAG, "ingest", str(first)], capture_output=True, env=env, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
     ingest_and_kill(folder, crashed, env)
 
     partial = make_service(crashed, embedder)
     articles_after_kill, chunks_after_kill = partial.store.counts()
-    assert 0 < articles_after_kill < ARTICLES, "the kill did not land mid-way"
-    del partial
+    assert 5 < articles_after_kill < ARTICLES, "the kill did not land mid-way"
+    # The saved lexical index knew 5 articles; loaded, it is repaired against the store:
+    # exactly the articles written completely before the kill, each with all its chunks.
+    complete = {d for d, h in partial.store.content_hashes().items() if h != PENDING}
+    corpus = partial._lexical()
+    assert corpus.doc_ids() == complete and len(complete) > 5
+    assert sorted(corpus.live_chunks(), key=lambda c: (c.doc_id, c.index)) == [
+        c for c in partial.store.all_chunks() if c.doc_id in complete
+    ]
+    del partial, corpus
 
     rerun = subprocess.run(
         [NEWSRAG, "ingest", str(folder)], capture_output=True, text=True, env=env, cwd=ROOT

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from rag.errors import InputError
 from rag.http.app import create_app
+from rag.retrieval.corpus import LexicalCorpus
 from rag.retrieval.dates import (
     DAY_BOOST,
     MONTH_BOOST,
@@ -18,7 +19,7 @@ from rag.retrieval.dates import (
     in_range,
     question_dates,
 )
-from rag.retrieval.hybrid import LexicalCorpus, Query, hybrid_search
+from rag.retrieval.hybrid import Query, hybrid_search
 from rag.service import NewsQA
 from tests.conftest import KREMLIN_DOC
 from vectorstore.documents import Article, Chunk

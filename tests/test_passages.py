@@ -72,6 +72,12 @@ def test_passages_skip_chunks_already_shown_and_keep_the_ranking() -> None:
         assert c.text == body[c.start : c.end] and len(c.text) <= 1500
 
 
-def test_passages_without_a_body_keep_the_chunk() -> None:
+def test_chunks_whose_article_is_gone_or_rewritten_are_left_out() -> None:
+    """A lexical snapshot taken before a delete or an update still proposes the old chunks;
+    they no longer match the stored body, so no source shows them."""
     chunk = chunk_of(BODY, 3, 4)
-    assert passages([(chunk, 1.0)], {}, k=4) == [(chunk, 1.0)]
+    rewritten = BODY.replace(chunk.text[:20], "x" * 20)
+    assert passages([(chunk, 1.0)], {}, k=4) == []
+    assert passages([(chunk, 1.0)], {"a": rewritten}, k=4) == []
+    ((widened, _),) = passages([(chunk, 1.0)], {"a": BODY}, k=4)
+    assert chunk.text in widened.text

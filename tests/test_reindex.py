@@ -24,6 +24,7 @@ import pytest
 from eval.datasets import SQUAD_IT
 from rag.cli import main
 from rag.errors import ModelMismatchError, StoreError
+from rag.retrieval.lexical_store import load
 from rag.service import NewsQA
 from rag.settings import load_settings
 from tests.conftest import KREMLIN_DOC, ROOT, SEEDS, make_service
@@ -156,7 +157,9 @@ def test_reindex_switches_the_store_and_answers_still_cite_verbatim(
     assert report.switched and (report.from_model, report.to_model) == (MINILM, OTHER)
     assert (report.articles, report.embedded, report.resumed) == (2, 2, 0)
     assert report.chunks == len(places) and "reindexed 2 articles" in report.summary()
-    assert not any((settings.data_dir / "lexical").glob("*"))  # the saved index is forgotten
+    saved = load(settings.data_dir / "lexical", OTHER)  # the index saved is the new store's
+    assert saved is not None and saved.corpus.live_chunks() == new.store.all_chunks()
+    assert load(settings.data_dir / "lexical", MINILM) is None
     assert snapshot(new.store) == before  # ids, titles, dates, sources, bodies, duplicate keys
     assert chunk_places(new.store) == places  # the same tokenizer: the same chunks
     assert new._lexical().chunks == new.store.all_chunks()

@@ -1,5 +1,6 @@
 """The Gradio page: streaming chat with clickable citations and the cited article highlighted,
-a date filter, a Documents tab (list, upload, delete), Italian/English labels.
+a date filter, a Documents tab (list, upload, delete); every label, hint, example and
+message in Italian or English (the browser's language, then the page's switch).
 
 Callbacks parse input, call the service, format output (ui.format). Conversation state
 lives in each browser session's Chatbot value (Gradio passes it to the callbacks);
@@ -8,7 +9,6 @@ nothing is kept at module level, so nothing is shared between users.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,25 +19,24 @@ from fastapi import FastAPI
 from rag.errors import InputError, NewsragError
 from rag.service import NewsQA
 from ui.format import (
+    article_hint,
     article_html,
+    delete_summary,
     document_choices,
     document_rows,
+    error_text,
     format_events,
     history_for_service,
+    note_html,
     parse_citation_ref,
     parse_day,
+    relabel_panel,
     upload_summary,
 )
 from ui.labels import LANGUAGES, label, pick_language
+from ui.messages import examples, message
 from vectorstore.ingest import IngestReport
 from vectorstore.loaders import SUPPORTED_SUFFIXES
-
-EXAMPLES = [
-    "Chi è il portavoce del Cremlino?",
-    "Cosa ha detto Putin sulle truppe straniere in Ucraina?",
-    "Quante nazioni hanno promesso garanzie di sicurezza all'Ucraina?",
-    "Dove si trovano le truppe nordcoreane?",
-]
 
 # Queue limits, chosen on purpose (see README, "Serving"): an answer is a few milliseconds of
 # CPU, so four at a time keep both cores busy without starving the API's threadpool; at most
@@ -68,19 +67,18 @@ CSS = """
 #article mark { background: #ffe066; padding: 0 2px; }
 #article .cite-meta { color: #666; }
 #article .cite-note { color: #a33; }
+#chat mark { background: #ffe066; color: #111; padding: 0 2px; border-radius: 2px; }
 """
-# The browser's language, as one of the switch's choices (pick_language does the same in Python).
+# The browser's language, as one of the switch's choices (pick_language does the same in
+# Python); the article panel passes through unchanged.
 DETECT_LANGUAGE_JS = (
-    "() => ((navigator.language || '').toLowerCase().startsWith('it') ? 'it' : 'en')"
+    "(lang, panel) => [((navigator.language || '').toLowerCase().startsWith('it') ? 'it' : 'en'),"
+    " panel]"
 )
 SCROLL_TO_MARK_JS = (
     "() => { const m = document.querySelector('#cite-mark'); "
     "if (m) m.scrollIntoView({block: 'center'}); }"
 )
-
-
-def _note(text: str) -> str:
-    return f"<p class='cite-note'>{html.escape(text)}</p>"
 
 
 def _headers(lang: str) -> list[str]:
@@ -93,6 +91,9 @@ def build_ui(service: NewsQA) -> gr.Blocks:
     def respond(
         message: str, history: list[dict[str, Any]], lang: str, day_from: Any, day_to: Any
     ) -> Iterator[tuple[list[dict[str, Any]], str]]:
+        if not message.strip():
+            yield history, message  # nothing asked: nothing to answer
+            return
         shown = [*history, {"role": "user", "content": message}]
         try:
             events = service.ask_stream(
@@ -104,27 +105,30 @@ def build_ui(service: NewsQA) -> gr.Blocks:
             for text in format_events(events, lang):
                 yield [*shown, {"role": "assistant", "content": text}], ""
         except NewsragError as exc:
-            yield [*shown, {"role": "assistant", "content": f"⚠️ {exc}"}], ""
+            yield [*shown, {"role": "assistant", "content": error_text(exc, lang)}], ""
 
     def chat(message: str) -> Iterator[str]:
         """One question, no history: the answer's Markdown as it grows (for gradio_client)."""
         try:
             yield from format_events(service.ask_stream(message))
         except NewsragError as exc:
-            yield f"⚠️ {exc}"
+            yield error_text(exc)
+
+    def pick_example(sample: list[str]) -> str:
+        return sample[0]
 
     def open_citation(ref: str, lang: str) -> str:
         try:
             cite = parse_citation_ref(ref)
-        except InputError as exc:
-            return _note(str(exc))
+        except InputError:
+            return note_html(message(lang, "invalid_request"))  # not a link the page made
         article = service.article(cite.doc_id)
         if article is None:
-            return _note(label(lang, "article_missing"))
+            return note_html(label(lang, "article_missing"))
         return article_html(article.title, article.date, article.source, article.body, cite, lang)
 
     def clear(lang: str) -> tuple[list[dict[str, Any]], str, str]:
-        return [], "", f"<p>{label(lang, 'article_hint')}</p>"
+        return [], "", article_hint(lang)
 
     def list_documents(lang: str) -> tuple[Any, Any]:
         documents = service.documents()
@@ -135,19 +139,21 @@ def build_ui(service: NewsQA) -> gr.Blocks:
 
     def upload(files: list[str] | None, lang: str) -> tuple[Any, ...]:
         results: list[tuple[str, IngestReport]] = []
-        for path in files or []:
-            name = Path(path).name  # Gradio's temporary copy keeps the uploaded file's name
-            results.append((name, service.add_upload(name, Path(path).read_bytes())))
+        try:
+            for path in files or []:
+                name = Path(path).name  # Gradio's temporary copy keeps the uploaded file's name
+                results.append((name, service.add_upload(name, Path(path).read_bytes())))
+        except NewsragError as exc:
+            return (error_text(exc, lang), None, *list_documents(lang))
         return (upload_summary(results, lang), None, *list_documents(lang))
 
     def delete(doc_id: str | None, lang: str) -> tuple[Any, ...]:
         if not doc_id:
             return ("", *list_documents(lang))
         removed = service.remove(doc_id)
-        done = "🗑️" if removed else "⚠️"
-        return (f"{done} {html.escape(doc_id)}", *list_documents(lang))
+        return (delete_summary(doc_id, removed, lang), *list_documents(lang))
 
-    def set_language(browser_or_choice: str) -> tuple[Any, ...]:
+    def set_language(browser_or_choice: str, panel: str | None) -> tuple[Any, ...]:
         lang = pick_language(browser_or_choice)
         return (
             gr.Radio(value=lang, label=label(lang, "language")),
@@ -159,11 +165,12 @@ def build_ui(service: NewsQA) -> gr.Blocks:
             gr.DateTime(label=label(lang, "date_from")),
             gr.DateTime(label=label(lang, "date_to")),
             gr.Button(value=label(lang, "clear")),
-            gr.HTML(label=label(lang, "article")),
+            gr.HTML(relabel_panel(panel, lang), label=label(lang, "article")),
             gr.File(label=label(lang, "upload")),
             gr.Dropdown(label=label(lang, "delete_id")),
             gr.Button(value=label(lang, "delete")),
             gr.Dataframe(label=label(lang, "documents"), headers=_headers(lang)),
+            gr.Dataset(label=label(lang, "examples"), samples=[[q] for q in examples(lang)]),
         )
 
     it = "it"
@@ -201,11 +208,18 @@ def build_ui(service: NewsQA) -> gr.Blocks:
                             include_time=False, type="string", label=label(it, "date_to"),
                             elem_id="date-to",
                         )  # fmt: skip
-                    gr.Examples(EXAMPLES, inputs=question, label=label(it, "examples"))
+                    # A Dataset, not gr.Examples: a click on one of those restores the
+                    # textbox's first label and placeholder, whatever the language since.
+                    example_list = gr.Dataset(
+                        components=[question],
+                        samples=[[q] for q in examples(it)],
+                        label=label(it, "examples"),
+                        elem_id="examples",
+                    )
                     clear_btn = gr.Button(label(it, "clear"), elem_id="clear", size="sm")
                 with gr.Column(scale=2):
                     article = gr.HTML(
-                        f"<p>{label(it, 'article_hint')}</p>",
+                        article_hint(it),
                         label=label(it, "article"),
                         elem_id="article",
                     )
@@ -238,6 +252,9 @@ def build_ui(service: NewsQA) -> gr.Blocks:
             [chatbot, question],
             api_name="ask",
         )
+        example_list.click(
+            pick_example, example_list, question, queue=False, api_visibility="undocumented"
+        )
         gr.api(chat, api_name="chat")  # gradio_client: Client(url).submit(q, api_name="/chat")
         cite_open.click(open_citation, [cite_ref, lang], article).then(js=SCROLL_TO_MARK_JS)
         clear_btn.click(clear, lang, [chatbot, question, article])
@@ -246,8 +263,9 @@ def build_ui(service: NewsQA) -> gr.Blocks:
         delete_btn.click(delete, [delete_id, lang], [status, documents, delete_id])
         labelled = [lang, intro, chat_tab, docs_tab, chatbot, question, day_from, day_to]
         labelled += [clear_btn, article, files, delete_id, delete_btn, documents]
-        blocks.load(set_language, lang, labelled, js=DETECT_LANGUAGE_JS)
-        lang.input(set_language, lang, labelled)
+        labelled.append(example_list)
+        blocks.load(set_language, [lang, article], labelled, js=DETECT_LANGUAGE_JS)
+        lang.input(set_language, [lang, article], labelled)
     blocks.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=QUEUE_MAX_SIZE)
     return blocks
 

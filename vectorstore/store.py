@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ ClientFactory = Callable[[], Any]
 ArticleWrite = tuple[Article, Sequence[Chunk], Sequence[Sequence[float]], dict[str, Any]]
 WRITE_BATCH = 1_000  # chunks per upsert (Chroma's limit is ~5,000)
 PENDING = "pending"  # the hash of a record whose chunks are being written
+WRITTEN = "written"  # when a record was last written (time.time() of the writer)
 
 
 _PAGE = 10_000  # rows per Chroma `get` when reading a whole collection
@@ -154,8 +156,21 @@ class ChromaStore:
         return int(self.articles.count()), int(self.chunks.count())
 
     def records(self) -> dict[str, dict[str, Any]]:
-        """Every article's metadata (hash, chunk count, duplicate keys), by id; no bodies."""
-        got = self.articles.get(include=["metadatas"])
+        """Every article's metadata (hash, chunk count, duplicate keys), by id; no bodies.
+        Ids first, then WRITE_BATCH ids at a time: one `get` matching more than 32,766
+        records fails in Chroma's SQLite ("too many SQL variables")."""
+        ids = self.articles.get(include=[])["ids"]
+        out: dict[str, dict[str, Any]] = {}
+        for got in self._read_articles(ids, ["metadatas"]):
+            out.update(
+                (i, dict(m or {})) for i, m in zip(got["ids"], got["metadatas"], strict=True)
+            )
+        return out
+
+    def records_since(self, when: float) -> dict[str, dict[str, Any]]:
+        """The metadata of the articles written (or marked pending) at `when` or later, by
+        wall-clock time of the writer: a cheap way to follow changes (deletions aside)."""
+        got = self.articles.get(where={WRITTEN: {"$gte": when}}, include=["metadatas"])
         return {i: dict(m or {}) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
 
     def content_hashes(self) -> dict[str, str]:
@@ -216,8 +231,10 @@ class ChromaStore:
             if stale_ids:
                 self.chunks.delete(ids=stale_ids)
         # Only the hash changes: an update of the metadata leaves body and vector alone.
+        written = time.time()
         self.articles.update(
-            ids=doc_ids, metadatas=[{"content_hash": a.content_hash} for a, *_ in items]
+            ids=doc_ids,
+            metadatas=[{"content_hash": a.content_hash, WRITTEN: written} for a, *_ in items],
         )
 
     def _put_records(self, items: Sequence[ArticleWrite]) -> None:
@@ -228,6 +245,7 @@ class ChromaStore:
                 "title": article.title,
                 "source": article.source,
                 "content_hash": PENDING,
+                WRITTEN: time.time(),
                 "chunks": len(chunks),
                 **extra,
             }
@@ -277,7 +295,6 @@ class ChromaStore:
 
     def documents(self) -> list[DocumentInfo]:
         """Every stored article's metadata (no bodies), by id."""
-        got = self.articles.get(include=["metadatas"])
         infos = [
             DocumentInfo(
                 doc_id=doc_id,
@@ -288,7 +305,7 @@ class ChromaStore:
                 chunks=int(meta.get("chunks", 0)),
                 author=meta.get("author"),
             )
-            for doc_id, meta in zip(got["ids"], got["metadatas"], strict=True)
+            for doc_id, meta in self.records().items()
         ]
         return sorted(infos, key=lambda d: d.doc_id)
 

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from vectorstore.documents import Chunk
+
+
+class Span(BaseModel):
+    """The words of a quote that answer the question (a name, place, number, date), at
+    their offsets in the article body, inside the quote's."""
+
+    start: int
+    end: int
+    text: str
 
 
 class Citation(BaseModel):
@@ -18,6 +27,7 @@ class Citation(BaseModel):
     quote: str
     start: int
     end: int
+    span: Span | None = Field(default=None, exclude_if=lambda v: v is None)
 
     @classmethod
     def cut(cls, n: int, chunk: Chunk, body: str, start: int, end: int) -> Citation:
@@ -41,9 +51,18 @@ def is_verbatim(quote: str, body: str, start: int, end: int) -> bool:
 
 
 def invalid_citations(citations: list[Citation], bodies: Mapping[str, str]) -> list[Citation]:
-    """The citations whose quote is not verbatim in their article (should always be empty)."""
+    """The citations whose quote, or answering span, is not verbatim in their article at
+    its offsets, or whose span lies outside the quote (should always be empty)."""
     return [
         c
         for c in citations
-        if c.doc_id not in bodies or not is_verbatim(c.quote, bodies[c.doc_id], c.start, c.end)
+        if c.doc_id not in bodies
+        or not is_verbatim(c.quote, bodies[c.doc_id], c.start, c.end)
+        or (
+            c.span is not None
+            and not (
+                c.start <= c.span.start < c.span.end <= c.end
+                and is_verbatim(c.span.text, bodies[c.doc_id], c.span.start, c.span.end)
+            )
+        )
     ]

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from rag.answering.citations import Citation
+from rag.answering.citations import Citation, Span
 from rag.answering.language import abstention_message
+from rag.answering.span import answer_span
 from rag.retrieval.answer_types import has_type, opens_sentence
 from rag.retrieval.fusion import unit_range
 from rag.retrieval.lexical import LexicalIndex, analyze
@@ -29,6 +30,7 @@ _SENTENCE_END = tuple(".!?…»”\"')")  # a line without one is a heading, not
 RANK_PRIOR = 0.05  # ties go to the better-retrieved chunk
 FOLLOW_RATIO = 0.82  # a further sentence must score this close to the best one (measured)
 HISTORY_TERM_WEIGHT = 0.3
+SAID_SHARE = 0.8  # a sentence quoted in the previous answer keeps this share of its score
 BM25_SHARE = 0.3  # sentence BM25 against term coverage in sentence scores (measured)
 DENSE_SHARE = 0.5  # the question's e5 cosine to the sentence against the lexical score (measured)
 # the question's cosine to each of these sentences (multilingual-e5-small), in order
@@ -95,7 +97,7 @@ def unknown_names(question: str, index: LexicalIndex) -> list[str]:
         if opens_sentence(question, match.start()):
             continue  # sentence-initial capital, not a name
         stems = analyze(match.group(0))
-        if stems and all(index.doc_freq.get(t, 0) == 0 for t in stems):
+        if stems and all(index.df(t) == 0 for t in stems):
             names.append(match.group(0))
     return names
 
@@ -124,10 +126,12 @@ def score_sentences(
     a small prior for better-retrieved chunks; with a dense `similarity`, the lexical
     score is blended with the question's cosine to the sentence (spread so that the
     candidates' worst is 0 and best 1), which also reads a question in another language.
-    Sentences already `said` (quoted in the previous answer) are left out: a follow-up
-    asks for something new."""
+    Sentences already `said` (quoted in the previous answer) count SAID_SHARE of their
+    score: a follow-up usually asks for something new, but when the detail it asks for
+    is in the previous answer ("In che città?" after a sentence naming it), that
+    sentence still answers best."""
     seen: set[tuple[str, int]] = set()
-    candidates: list[tuple[Chunk, int, int, float, float, int]] = []
+    candidates: list[tuple[Chunk, int, int, float, float, int, float]] = []
     scored: list[ScoredSentence] = []
     for rank, chunk in enumerate(ranked_chunks, start=1):
         for s, e in sentence_spans(chunk.text):
@@ -138,14 +142,14 @@ def score_sentences(
                 or len(text.split()) < MIN_ANSWER_WORDS
                 or not text.endswith(_SENTENCE_END)
                 or not has_type(text, kind, terms.keys())
-                or (said and text in said)
             ):
                 continue
             seen.add(key)
             tokens = analyze(text)
             cov = coverage(terms, set(tokens))
             bm25 = sentence_index.score(list(terms), tokens) if sentence_index else 0.0
-            candidates.append((chunk, chunk.start + s, chunk.start + e, cov, bm25, rank))
+            share = SAID_SHARE if said and text in said else 1.0
+            candidates.append((chunk, chunk.start + s, chunk.start + e, cov, bm25, rank, share))
     top = max((c[4] for c in candidates), default=0.0) or 1.0
     cosines = (
         similarity([c[0].text[c[1] - c[0].start : c[2] - c[0].start] for c in candidates])
@@ -153,13 +157,14 @@ def score_sentences(
         else [0.0] * len(candidates)
     )
     spreads = unit_range(cosines)
-    for (chunk, start, end, cov, bm25, rank), cos, spread in zip(
+    for (chunk, start, end, cov, bm25, rank, share), cos, spread in zip(
         candidates, cosines, spreads, strict=True
     ):
         blended = (1 - BM25_SHARE) * cov + BM25_SHARE * bm25 / top if sentence_index else cov
         if similarity:
             blended = (1 - DENSE_SHARE) * blended + DENSE_SHARE * spread
-        scored.append(ScoredSentence(chunk, start, end, cov, blended + RANK_PRIOR / rank, cos))
+        score = (blended + RANK_PRIOR / rank) * share
+        scored.append(ScoredSentence(chunk, start, end, cov, score, cos))
     return sorted(scored, key=lambda x: -x.score)
 
 
@@ -192,8 +197,11 @@ def compose_answer(
     ranked: Sequence[tuple[Chunk, float]],
     bodies: Mapping[str, str],
     top_k: int,
+    weights: Mapping[str, float] | None = None,
 ) -> Answer:
-    """Answer text with `[n]` markers, its citations (quotes cut from the bodies) and sources."""
+    """Answer text with `[n]` markers, its citations (quotes cut from the bodies) and sources.
+    With the question's term `weights`, the first quote holding words of the kind the
+    question asks for (a name, a place, a number, a date) carries them as its `span`."""
     sources = [
         Source(
             doc_id=c.doc_id,
@@ -209,9 +217,15 @@ def compose_answer(
     ]
     citations: list[Citation] = []
     parts: list[str] = []
+    spanned = weights is None
     for n, sentence in enumerate(picked, start=1):
         body = bodies[sentence.chunk.doc_id]
         citation = Citation.cut(n, sentence.chunk, body, sentence.start, sentence.end)
+        found = None if spanned else answer_span(question, citation.quote, weights or {})
+        if found:
+            a, b = citation.start + found[0], citation.start + found[1]
+            citation = citation.model_copy(update={"span": Span(start=a, end=b, text=body[a:b])})
+            spanned = True
         citations.append(citation)
         parts.append(f"{citation.quote} [{n}]")
     if not citations:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from langchain_core.documents import Document
 
-from rag.retrieval.hybrid import DateRange, LexicalCorpus
+from rag.retrieval.corpus import LexicalCorpus
+from rag.retrieval.hybrid import DateRange
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,12 @@ class Query:
 class Retrieved:
     """A query with its evidence: the ranked passages (as LangChain Documents, best first),
     the lexical corpus they were found in, the bodies of their articles (read once, so
-    citation offsets refer to exactly these) and the question's weighted terms."""
+    citation offsets refer to exactly these), the question's weighted terms and, for a
+    follow-up on the same topic, the articles the conversation is about."""
 
     query: Query
     corpus: LexicalCorpus
     documents: list[Document]
     bodies: dict[str, str]
     terms: dict[str, float]
+    focus: frozenset[str] = frozenset()

@@ -42,6 +42,7 @@ _NUMBER_WORDS = (
     r"mille|\w+mila|migliai\w*|milion\w*|miliard\w*|decine|dozzin\w*|doppio|triplo|"
     r"two|three|four|five|six|seven|eight|nine|ten|hundred\w*|thousand\w*|million\w*"
 )
+NUMBER_WORDS = _NUMBER_WORDS  # for rag.answering.span
 _DIGIT = re.compile(r"\d")
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 _NUMBER_RE = re.compile(r"\b(" + _NUMBER_WORDS + r")\b", re.IGNORECASE)
@@ -131,15 +132,50 @@ def new_names(sentence: str, known: AbstractSet[str]) -> list[str]:
 
 def _new_name_runs(sentence: str, known: AbstractSet[str]) -> list[tuple[int, str]]:
     """new_names, each with where its run starts in `sentence`."""
+    return [
+        (start, " ".join(sentence[start:end].split())) for start, end in name_spans(sentence, known)
+    ]
+
+
+_WORD_IN_RUN = re.compile(r"\S+")
+
+
+def name_spans(
+    sentence: str, known: AbstractSet[str], split: bool = False
+) -> list[tuple[int, int]]:
+    """Where the `new_names` of `sentence` are: (start, end) of each run of capitalised
+    words, its sentence-opening word left out. With `split`, a run holding a known word is
+    cut around it ("Cremlino Dmitry Peskov" gives "Dmitry Peskov" for "…Cremlino?")
+    instead of left out, where at least two words remain together ("Super Bowl XLIX"
+    gives nothing for "…Super Bowl?")."""
     found = []
     for match in _NAME_RUN.finditer(sentence):
-        words = match.group(0).split()
+        words = [(w.start(), w.end()) for w in _WORD_IN_RUN.finditer(match.group(0))]
         if opens_sentence(sentence, match.start()):
             words = words[1:]
-        stems = [t for w in words for t in analyze(w)]
-        if stems and not any(t in known or _demonym_known(t, known) for t in stems):
-            found.append((match.start(), " ".join(words)))
+        parts = _parts(sentence, match.start(), words, known) if split else [words]
+        for part in parts:
+            if not part or (len(parts) > 1 and len(part) < 2):
+                continue  # one word left of a run cut around the question's: part of its name
+            start, end = match.start() + part[0][0], match.start() + part[-1][1]
+            stems = analyze(sentence[start:end])
+            if stems and not any(t in known or _demonym_known(t, known) for t in stems):
+                found.append((start, end))
     return found
+
+
+def _parts(
+    sentence: str, offset: int, words: list[tuple[int, int]], known: AbstractSet[str]
+) -> list[list[tuple[int, int]]]:
+    """The runs of `words` between those whose stems are known."""
+    parts: list[list[tuple[int, int]]] = [[]]
+    for a, b in words:
+        stems = analyze(sentence[offset + a : offset + b])
+        if any(t in known or _demonym_known(t, known) for t in stems):
+            parts.append([])
+        else:
+            parts[-1].append((a, b))
+    return parts
 
 
 _PLACE_NOUN_SET = frozenset(_PLACE_NOUNS.split())
@@ -152,14 +188,21 @@ _INTRODUCED = re.compile(
 def place_names(sentence: str, known: AbstractSet[str]) -> list[str]:
     """The `new_names` that may be the place asked for: not one introduced as another kind
     of place than the question's ("la regione di Kursk" does not answer "quale città…?")."""
+    return [" ".join(sentence[a:b].split()) for a, b in place_spans(sentence, known)]
+
+
+def place_spans(
+    sentence: str, known: AbstractSet[str], split: bool = False
+) -> list[tuple[int, int]]:
+    """Where the `place_names` of `sentence` are (`split`: as in `name_spans`)."""
     roots = _roots(known)
     found = []
-    for start, name in _new_name_runs(sentence, known):
+    for start, end in name_spans(sentence, known, split):
         match = _INTRODUCED.search(sentence[:start])
         noun = (match.group(1) or match.group(2)).lower() if match else ""
         if noun in _PLACE_NOUN_SET and not _roots(analyze(noun)) & roots:
             continue
-        found.append(name)
+        found.append((start, end))
     return found
 
 

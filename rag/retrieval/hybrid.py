@@ -8,21 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
+from rag.retrieval.corpus import LexicalCorpus, top_blended
 from rag.retrieval.dates import date_boost, in_range, question_dates
+from rag.retrieval.focus import focused
 from rag.retrieval.fusion import score_fusion, unit_range
-from rag.retrieval.lexical import LexicalIndex, analyze, prefixes
+from rag.retrieval.lexical import analyze
 from rag.retrieval.rerank import Candidate, LinearModel, rerank_scores
 from vectorstore.documents import Chunk
-from vectorstore.sentences import sentence_spans
 
 DenseSearch = Callable[[str, int], list[tuple[Chunk, float]]]
 # the question's cosine to each of these chunks (their stored vectors), in order
@@ -32,9 +32,6 @@ HISTORY_WEIGHT = 0.5  # the question joined to the previous user turn
 ANSWER_WEIGHT = 0.3  # the question joined to the previous answer
 ELLIPTICAL_BOOST = 2.0  # both weigh more when the question leans on the conversation
 _MARKER = re.compile(r"\s*\[\d+\]")
-CHUNK_SHARE = 0.7  # the chunk's own BM25 against its best sentence's (measured: README)
-PREFIX_WEIGHT = 0.5  # the prefix index's share, added to the stemmed blend (measured)
-SEARCH_DEPTH = 50  # chunks (and 5x sentences) each index proposes before blending
 RERANK_DEPTH = 30  # fused candidates the re-ranker re-scores
 
 
@@ -77,97 +74,6 @@ def is_elliptical(question: str) -> bool:
 def strip_markers(text: str) -> str:
     """An answer's text without its `[n]` citation markers."""
     return _MARKER.sub("", text)
-
-
-@dataclass
-class LexicalCorpus:
-    """The chunks, a BM25 index over them (title + text) and one over their sentences.
-
-    A chunk scores by its own BM25 and by its best sentence's BM25: a question is
-    usually answered by one sentence, and a chunk holding the question's terms in
-    one sentence beats one that scatters them (measured on SQuAD-it: README).
-    """
-
-    chunks: list[Chunk]
-    index: LexicalIndex  # over chunks, position for position
-    sentences: LexicalIndex  # over unique sentences
-    sentence_chunks: list[list[int]]  # sentence -> positions of the chunks holding it
-    dates: np.ndarray  # ISO date of each chunk's article, "" when undated
-    prefixes: LexicalIndex  # over chunks (title + text), 5-letter word prefixes
-
-    @classmethod
-    def build(cls, chunks: list[Chunk]) -> LexicalCorpus:
-        tokens = [analyze(f"{c.title}\n{c.text}") for c in chunks]
-        sentence_tokens: list[list[str]] = []
-        sentence_chunks: list[list[int]] = []
-        seen: dict[tuple[str, int], int] = {}
-        for position, chunk in enumerate(chunks):
-            for s, e in sentence_spans(chunk.text):
-                key = (chunk.doc_id, chunk.start + s)
-                if key not in seen:
-                    seen[key] = len(sentence_tokens)
-                    sentence_tokens.append(analyze(chunk.text[s:e]))
-                    sentence_chunks.append([])
-                sentence_chunks[seen[key]].append(position)
-        return cls(
-            chunks,
-            LexicalIndex.from_tokens(tokens),
-            LexicalIndex.from_tokens(sentence_tokens),
-            sentence_chunks,
-            np.array([c.date or "" for c in chunks], dtype="U10"),
-            LexicalIndex.from_tokens([prefixes(f"{c.title}\n{c.text}") for c in chunks]),
-        )
-
-    def mask(self, start: dt.date | None, end: dt.date | None) -> np.ndarray | None:
-        """1 for chunks whose article date is inside [start, end]; None when no range."""
-        if start is None and end is None:
-            return None
-        keep = self.dates != ""
-        if start is not None:
-            keep &= self.dates >= start.isoformat()
-        if end is not None:
-            keep &= self.dates <= end.isoformat()
-        return keep.astype(np.float32)
-
-    def scores(
-        self, text: str, k: int, mask: np.ndarray | None = None
-    ) -> dict[int, tuple[float, float, float]]:
-        """Chunk positions matching `text`, each with its chunk BM25, its best sentence's
-        BM25 and its prefix BM25, each over the best of its kind (0 where it did not match)."""
-        terms = analyze(text)
-        by_chunk = dict(self.index.search(terms, max(k, SEARCH_DEPTH), mask))
-        by_prefix = dict(self.prefixes.search(prefixes(text), max(k, SEARCH_DEPTH), mask))
-        by_sentence: dict[int, float] = {}
-        for sentence, score in self.sentences.search(terms, 5 * max(k, SEARCH_DEPTH)):
-            for position in self.sentence_chunks[sentence]:
-                if mask is None or mask[position]:
-                    by_sentence[position] = max(by_sentence.get(position, 0.0), score)
-        top_chunk = max(by_chunk.values(), default=0.0) or 1.0
-        top_sentence = max(by_sentence.values(), default=0.0) or 1.0
-        top_prefix = max(by_prefix.values(), default=0.0) or 1.0
-        return {
-            p: (
-                by_chunk.get(p, 0.0) / top_chunk,
-                by_sentence.get(p, 0.0) / top_sentence,
-                by_prefix.get(p, 0.0) / top_prefix,
-            )
-            for p in by_chunk.keys() | by_sentence.keys() | by_prefix.keys()
-        }
-
-    def search(self, text: str, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """Chunk positions by chunk BM25 blended with their best sentence's BM25, plus the
-        chunk's BM25 over word prefixes."""
-        return top_blended(self.scores(text, k, mask), k)
-
-
-def top_blended(parts: Mapping[int, tuple[float, float, float]], k: int) -> list[tuple[int, float]]:
-    """The `k` best positions by CHUNK_SHARE of chunk BM25, the rest of sentence BM25, and
-    PREFIX_WEIGHT of prefix BM25."""
-    blended = {
-        p: CHUNK_SHARE * chunk + (1 - CHUNK_SHARE) * sentence + PREFIX_WEIGHT * prefix
-        for p, (chunk, sentence, prefix) in parts.items()
-    }
-    return sorted(blended.items(), key=lambda item: -item[1])[:k]
 
 
 @dataclass
@@ -237,11 +143,13 @@ def hybrid_search(
     reranker: LinearModel | None = None,
     term_weights: Mapping[str, float] | None = None,
     dense_scores: DenseScores | None = None,
+    focus: Collection[str] = (),
 ) -> list[tuple[Chunk, float]]:
     """The `k` best chunks: the first stage's fused candidates, the best RERANK_DEPTH of
     them re-scored by `reranker` if given (against the question's `term_weights`, by
     default its terms' IDF, and its cosine to each from `dense_scores`), and those of
-    articles from the day, month or weekday the question names boosted."""
+    articles from the day, month or weekday the question names boosted, and (for a
+    follow-up) those of the articles in `focus` raised (rag.retrieval.focus)."""
     stage = first_stage(queries, corpus, dense, candidates, dense_weight, dates)
     ranked = stage.fused
     question = queries[0].text if queries else ""
@@ -255,6 +163,7 @@ def hybrid_search(
             ((c, s) for (c, _), s in zip(ranked[: len(pool)], scores, strict=True)),
             key=lambda item: -item[1],
         ) + [(c, 0.0) for c, _ in ranked[len(pool) :]]
+    ranked = focused(ranked, focus)
     hint = question_dates(question)
     if hint:
         ranked = sorted(

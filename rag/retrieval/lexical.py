@@ -1,4 +1,5 @@
-"""Italian-stemmed BM25 (bm25s + PyStemmer) and the analyzer that scores sentences too.
+"""Italian-stemmed BM25 (PyStemmer, bm25s's Italian stopwords) in segments that change in
+place, and the analyzer that scores sentences too.
 
 On Italian news the English-trained embedding model is weak and stemmed BM25 is
 strong, so this index carries most of the retrieval (see README figures).
@@ -10,14 +11,17 @@ import json
 import math
 import re
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
 import bm25s
 import numpy as np
 import Stemmer
+from scipy.sparse import csc_matrix, csr_matrix, vstack
 
 # Question words carry no evidence; English ones too, for questions asked in English.
 _QUESTION_WORDS = """
@@ -90,53 +94,178 @@ def idf(df: int, n: int) -> float:
     return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
 
-class LexicalIndex:
-    """BM25 over a fixed list of texts, plus term statistics for sentence scoring."""
+@dataclass(frozen=True)
+class Postings:
+    """One immutable segment of an index: each text's term counts, a column per term."""
 
-    def __init__(self, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> None:
-        self._build([analyze(t) for t in texts], k1, b)
+    vocab: dict[str, int]  # term -> column
+    counts: csc_matrix  # (texts, terms), term frequencies
+    lengths: np.ndarray  # tokens per text
+    name: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @classmethod
-    def from_tokens(
-        cls, tokens: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75
-    ) -> LexicalIndex:
-        index = cls.__new__(cls)
-        index._build([list(t) for t in tokens], k1, b)
-        return index
+    def of(cls, tokens: Sequence[Sequence[str]], name: str | None = None) -> Postings:
+        vocab: dict[str, int] = {}
+        flat = [vocab.setdefault(t, len(vocab)) for toks in tokens for t in toks]
+        lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+        rows = np.repeat(np.arange(len(tokens)), lengths)
+        ones = np.ones(len(flat), dtype=np.float32)  # duplicates are summed into counts
+        columns = np.array(flat, dtype=np.int64)
+        counts = csc_matrix((ones, (rows, columns)), (len(tokens), len(vocab)))
+        counts.sum_duplicates()
+        return cls(vocab, counts, lengths, name or uuid.uuid4().hex)
 
-    def _build(self, tokens: list[list[str]], k1: float, b: float) -> None:
-        self.size = len(tokens)
-        self.k1, self.b = k1, b
-        self.avg_length = sum(map(len, tokens)) / max(self.size, 1)
-        self.doc_freq: Counter[str] = Counter()
-        for toks in tokens:
-            self.doc_freq.update(set(toks))
-        self._bm25 = bm25s.BM25(k1=k1, b=b)
-        if self.size:
-            # bm25s needs at least one token per document to build its vocabulary.
-            self._bm25.index([t or ["\x00"] for t in tokens], show_progress=False)
+    def __len__(self) -> int:
+        return len(self.lengths)
 
-    def save(self, folder: Path) -> None:
-        """Write the bm25s index and the term statistics into `folder` (a non-empty index)."""
-        self._bm25.save(str(folder), show_progress=False)
-        stats = {"size": self.size, "k1": self.k1, "b": self.b, "avg_length": self.avg_length}
-        (folder / "stats.json").write_text(
-            json.dumps({**stats, "doc_freq": self.doc_freq}, ensure_ascii=False), encoding="utf-8"
+    def column(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """The texts holding `term` (positions in this segment) and its count in each."""
+        j = self.vocab.get(term)
+        if j is None:
+            return _NO_ROWS, _NO_COUNTS
+        a, b = self.counts.indptr[j], self.counts.indptr[j + 1]
+        return self.counts.indices[a:b], self.counts.data[a:b]
+
+    def rows(self, positions: np.ndarray, vocab: dict[str, int]) -> csr_matrix:
+        """These texts' counts with columns renumbered into `vocab` (which holds this
+        segment's terms), for merging segments."""
+        remap = np.empty(len(self.vocab), dtype=np.int64)
+        for term, j in self.vocab.items():
+            remap[j] = vocab[term]
+        part = self.counts.tocsr()[positions].tocoo()
+        return csr_matrix((part.data, (part.row, remap[part.col])), (len(positions), len(vocab)))
+
+    def save(self, path: Path) -> None:
+        """Write `path`.npz (counts) and `path`.json (terms by column)."""
+        terms = sorted(self.vocab, key=self.vocab.__getitem__)
+        np.savez(
+            path.with_name(f"{path.name}.npz"),
+            data=self.counts.data,
+            indices=self.counts.indices,
+            indptr=self.counts.indptr,
+            lengths=self.lengths,
+        )
+        path.with_name(f"{path.name}.json").write_text(
+            json.dumps(terms, ensure_ascii=False), "utf-8"
         )
 
     @classmethod
-    def load(cls, folder: Path) -> LexicalIndex:
-        """An index written by `save`, as it was."""
-        stats = json.loads((folder / "stats.json").read_text(encoding="utf-8"))
+    def load(cls, path: Path, name: str) -> Postings:
+        terms = json.loads(path.with_name(f"{path.name}.json").read_text("utf-8"))
+        with np.load(path.with_name(f"{path.name}.npz")) as saved:
+            lengths = saved["lengths"]
+            shape = (len(lengths), len(terms))
+            counts = csc_matrix((saved["data"], saved["indices"], saved["indptr"]), shape)
+        return cls({t: j for j, t in enumerate(terms)}, counts, lengths, name)
+
+
+_NO_ROWS = np.zeros(0, dtype=np.int32)
+_NO_COUNTS = np.zeros(0, dtype=np.float32)
+
+
+class LexicalIndex:
+    """BM25 over a list of texts, plus term statistics for sentence scoring.
+
+    An immutable snapshot: `appended` and `without` return a new index that shares this
+    one's segments (Lucene's design: immutable segments plus deletion marks), so readers
+    keep a consistent index while a writer prepares the next. Statistics (text count,
+    mean length, document frequency) are those of the live texts and BM25 is computed at
+    query time from them, so an index changed in place ranks exactly as one built afresh
+    over the same texts (bm25s bakes them into a static matrix, hence not used here).
+    """
+
+    def __init__(self, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> None:
+        self._set((Postings.of([analyze(t) for t in texts]),), None, k1, b)
+
+    @classmethod
+    def from_tokens(
+        cls,
+        tokens: Sequence[Sequence[str]],
+        k1: float = 1.2,
+        b: float = 0.75,
+        name: str | None = None,
+    ) -> LexicalIndex:
+        return cls.of_segments((Postings.of(tokens, name),), None, k1, b)
+
+    @classmethod
+    def of_segments(
+        cls,
+        segments: tuple[Postings, ...],
+        live: np.ndarray | None = None,
+        k1: float = 1.2,
+        b: float = 0.75,
+    ) -> LexicalIndex:
         index = cls.__new__(cls)
-        index.size, index.k1, index.b = int(stats["size"]), stats["k1"], stats["b"]
-        index.avg_length = stats["avg_length"]
-        index.doc_freq = Counter(stats["doc_freq"])
-        index._bm25 = bm25s.BM25.load(str(folder), show_progress=False)
+        index._set(segments, live, k1, b)
         return index
 
+    def _set(
+        self, segments: tuple[Postings, ...], live: np.ndarray | None, k1: float, b: float
+    ) -> None:
+        self.segments = segments
+        self.k1, self.b = k1, b
+        self.offsets = np.cumsum([0] + [len(s) for s in segments])
+        self.total = int(self.offsets[-1])  # positions, live or deleted
+        self.live = np.ones(self.total, dtype=bool) if live is None else live
+        lengths = np.concatenate([s.lengths for s in segments]) if segments else _NO_ROWS
+        self.lengths = lengths.astype(np.float64)
+        self.size = int(self.live.sum())  # live texts
+        self.avg_length = float(self.lengths[self.live].sum()) / max(self.size, 1)
+        self._df: dict[str, int] = {}
+
+    # changes ------------------------------------------------------------------------------
+    def appended(self, tokens: Sequence[Sequence[str]], name: str | None = None) -> LexicalIndex:
+        """This index with these texts added after its last position (a new segment)."""
+        added = Postings.of(tokens, name)
+        live = np.concatenate((self.live, np.ones(len(added), dtype=bool)))
+        return self.of_segments((*self.segments, added), live, self.k1, self.b)
+
+    def without(self, positions: Sequence[int] | np.ndarray) -> LexicalIndex:
+        """This index with the texts at `positions` deleted (their positions stay unused)."""
+        live = self.live.copy()
+        live[np.asarray(positions, dtype=np.int64)] = False
+        return self.of_segments(self.segments, live, self.k1, self.b)
+
+    def merged(self, first: int, name: str, live_only: bool = False) -> LexicalIndex:
+        """Segments `first`… as one segment called `name`. Positions stay as they are,
+        unless `live_only`: then deleted texts go, and the live ones after them move up."""
+        vocab: dict[str, int] = {}
+        for segment in self.segments[first:]:
+            for term in segment.vocab:
+                vocab.setdefault(term, len(vocab))
+        parts, lengths = [], []
+        for s, segment in enumerate(self.segments[first:], start=first):
+            rows = np.arange(len(segment))
+            if live_only:
+                rows = rows[self.live[self.offsets[s] : self.offsets[s + 1]]]
+            parts.append(segment.rows(rows, vocab))
+            lengths.append(segment.lengths[rows])
+        counts = vstack(parts).tocsc() if parts else csc_matrix((0, len(vocab)))
+        joined = Postings(vocab, counts, np.concatenate(lengths) if lengths else _NO_ROWS, name)
+        start = int(self.offsets[first])
+        tail = self.live[start:]
+        live = np.concatenate((self.live[:start], tail[tail] if live_only else tail))
+        return self.of_segments((*self.segments[:first], joined), live, self.k1, self.b)
+
+    # statistics ---------------------------------------------------------------------------
+    def df(self, term: str) -> int:
+        """How many live texts hold `term`."""
+        known = self._df.get(term)
+        if known is None:
+            known = self._df[term] = sum(
+                int(np.count_nonzero(self.live[start + segment.column(term)[0]]))
+                for segment, start in zip(self.segments, self.offsets, strict=False)
+            )
+        return known
+
+    @property
+    def doc_freq(self) -> Counter[str]:
+        """Every term's document frequency among the live texts (computed: for inspection)."""
+        terms = {t for segment in self.segments for t in segment.vocab}
+        return Counter({t: n for t in terms if (n := self.df(t))})
+
     def idf(self, term: str) -> float:
-        return idf(self.doc_freq.get(term, 0), max(self.size, 1))
+        return idf(self.df(term), max(self.size, 1))
 
     def score(self, terms: Sequence[str], tokens: Sequence[str]) -> float:
         """BM25 of one text (its `tokens`) for the query terms, with this index's statistics."""
@@ -148,25 +277,45 @@ class LexicalIndex:
             if counts[t]
         )
 
+    def scores(self, terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The live positions that hold any of `terms` and their BM25 (Lucene's, as bm25s
+        computes it: each occurrence of a term in the query counts)."""
+        positions, values = [], []
+        average = self.avg_length or 1.0
+        for term in terms:
+            df = self.df(term)
+            if not df:
+                continue
+            weight = idf(df, max(self.size, 1))
+            for segment, start in zip(self.segments, self.offsets, strict=False):
+                rows, tf = segment.column(term)
+                if len(rows):
+                    at = rows.astype(np.int64) + start
+                    norm = self.k1 * (1 - self.b + self.b * self.lengths[at] / average)
+                    positions.append(at)
+                    values.append(weight * tf / (tf + norm))
+        if not positions:
+            return _NO_ROWS.astype(np.int64), _NO_COUNTS.astype(np.float64)
+        at = np.concatenate(positions)
+        unique, inverse = np.unique(at, return_inverse=True)
+        total = np.bincount(inverse, weights=np.concatenate(values))
+        keep = self.live[unique]
+        return unique[keep], total[keep]
+
     def search(
         self, terms: Sequence[str], k: int, mask: np.ndarray | None = None
     ) -> list[tuple[int, float]]:
-        """Positions of the best `k` texts for the query terms, with BM25 scores > 0, best
-        first (equal scores by position); `mask` (one 0/1 per text) leaves out those marked 0.
-
-        bm25s's scores, but not its top-k: its `argpartition` over every text (mostly zeros)
-        took ~140 ms per query over 500,000 sentences; choosing among the texts that score
-        at all takes a few ms and gives the same results, except that ties are now broken
-        by position rather than arbitrarily (measured: bench/lexical_coldstart.py).
-        """
-        known = [t for t in terms if t in self.doc_freq]
-        if not known or not self.size:
-            return []
-        scores = self._bm25.get_scores(known, weight_mask=mask)
-        hits = np.flatnonzero(scores > 0)
+        """Positions of the best `k` live texts for the query terms, with BM25 scores > 0,
+        best first (equal scores by position); `mask` (one 0/1 per position) leaves out
+        those marked 0. Only the texts that hold a query term are scored (a few ms over
+        500,000 sentences; measured: bench/lexical_coldstart.py)."""
+        hits, scores = self.scores(terms)
+        if mask is not None and len(hits):
+            keep = np.asarray(mask)[hits] > 0
+            hits, scores = hits[keep], scores[keep]
         if len(hits) > k:
-            cut = len(hits) - k
-            kth = np.partition(scores[hits], cut)[cut]
-            hits = hits[scores[hits] >= kth]
-        best = hits[np.lexsort((hits, -scores[hits]))][:k]
-        return [(int(d), float(scores[d])) for d in best]
+            kth = np.partition(scores, len(hits) - k)[len(hits) - k]
+            keep = scores >= kth
+            hits, scores = hits[keep], scores[keep]
+        best = np.lexsort((hits, -scores))[:k]
+        return [(int(hits[i]), float(scores[i])) for i in best]

@@ -89,15 +89,19 @@ def passages(
 ) -> list[tuple[Chunk, float]]:
     """The first `k` ranked chunks widened into passages, best first. A chunk mostly
     inside a passage already chosen is skipped, and no passage grows into another, so
-    sources do not repeat each other."""
+    sources do not repeat each other. A chunk that is no longer its article's words at
+    its offsets (the article was deleted or rewritten after the lexical snapshot that
+    found it was taken) is left out: every source stays verbatim."""
     chosen: list[tuple[Chunk, float]] = []
     for chunk, score in ranked:
         if len(chosen) == k:
             break
+        body = bodies.get(chunk.doc_id)
+        if body is None or body[chunk.start : chunk.end] != chunk.text:
+            continue
         size = max(1, chunk.end - chunk.start)
         if any(overlap(chunk, p) >= SHOWN_SHARE * size for p, _ in chosen):
             continue
-        body = bodies.get(chunk.doc_id)
         taken = [(p.start, p.end) for p, _ in chosen if p.doc_id == chunk.doc_id]
-        chosen.append((chunk if body is None else widen(chunk, body, taken=taken), score))
+        chosen.append((widen(chunk, body, taken=taken), score))
     return chosen

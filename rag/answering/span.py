@@ -1,0 +1,188 @@
+"""The words of an answer sentence that answer the question: a person, a place, an
+organisation, a number, a date or a time.
+
+The question's asking words say what kind of words to look for (rag.retrieval.answer_types,
+plus "chi…?" for a person and "quale agenzia…?" for an organisation); the sentence's words
+of that kind are the candidates, and the one nearest to the question's own words in the
+sentence wins (a sentence often holds several names or figures; the one asked about sits
+next to what the question names). Nothing is generated: a span is a slice of the quote.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from rag.retrieval.answer_types import (
+    DATE,
+    NUMBER,
+    NUMBER_WORDS,
+    PLACE,
+    TIME,
+    expected_type,
+    name_spans,
+    place_spans,
+)
+from rag.retrieval.lexical import analyze
+
+PERSON = "person"
+ORGANISATION = "organisation"
+LEAD_WORDS = 3  # as in answer_types: the asking words open the question
+
+_ORG_NOUNS = (
+    "agenzia agenzie azienda aziende società organizzazione organizzazioni partito partiti "
+    "squadra squadre club università giornale giornali quotidiano emittente ente enti "
+    "istituzione istituzioni banca banche compagnia gruppo band associazione federazione "
+    "alleanza governo ministero tribunale corte casa editrice "
+    "agency company companies organization organisation party team university newspaper "
+    "bank group band association federation alliance government ministry court"
+)
+_KIND_PATTERNS = [
+    (ORGANISATION, re.compile(
+        r"\b(?:quale|quali|che|which|what)\s+(?:" + "|".join(_ORG_NOUNS.split()) + r")\b",
+        re.IGNORECASE,
+    )),
+    (PERSON, re.compile(
+        r"\b(?:chi|who|whom|whose|da chi|a chi|di chi|con chi|per chi)\b", re.IGNORECASE
+    )),
+]  # fmt: skip
+
+_SCALE = r"(?:mila|milioni|miliardi|milione|miliardo|million|millions|billion|thousand)"
+# "8,7 miliardi di dollari", "17%": what is counted, when the scale or sign says it.
+_COUNTED = r"(?:\s+" + _SCALE + r"(?:\s+di\s+[a-zà-ÿ]{2,})?|\s*%|\s+per\s*cento)?"
+_NUMBER = re.compile(
+    r"(?<![\w.,\-/])(?:\d+(?:[.,]\d+)*|(?:" + NUMBER_WORDS + r"))" + _COUNTED + r"(?!\w)",
+    re.IGNORECASE,
+)
+_YEAR = re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})\b")
+_MONTHS = (
+    r"gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|"
+    r"dicembre|january|february|march|april|may|june|july|august|september|october|november|"
+    r"december"
+)
+_DATE = re.compile(
+    r"\b(?:[0-3]?\d\s+(?:" + _MONTHS + r")(?:\s+(?:1[0-9]{3}|20[0-9]{2}))?"
+    r"|(?:" + _MONTHS + r")\s+(?:1[0-9]{3}|20[0-9]{2})"
+    r"|\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d\d-\d\d)\b",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"\w+")
+# "a Vladivostok", "in Francia", "nella città di…": a name after these is where.
+_LOCATIVE = re.compile(
+    r"\b(?:a|ad|in|nel|nella|nei|nelle|presso|da|dal|dalla|verso|at|to|from|near)\s+$",
+    re.IGNORECASE,
+)
+LOCATIVE_BONUS = 2.0
+PART = 0.5  # a name cut from a run around the question's own words counts half
+_NAME_BEFORE = re.compile(r"([A-ZÀ-Ý][\w-]*) $")
+_NAME_AFTER = re.compile(r" ([A-ZÀ-Ý][\w-]*)")
+NAMES = (PERSON, ORGANISATION, PLACE)
+
+
+def span_kind(question: str) -> str | None:
+    """What kind of words answer the question: PERSON, ORGANISATION, PLACE, NUMBER, DATE,
+    TIME, or None (a question of another kind: why, how, what did they say…)."""
+    for kind, pattern in _KIND_PATTERNS:
+        match = pattern.search(question)
+        if match and len(question[: match.start()].split()) <= LEAD_WORDS:
+            return kind
+    return expected_type(question)
+
+
+def candidates(sentence: str, kind: str, known: set[str]) -> list[tuple[int, int]]:
+    """(start, end) of the words of `kind` in `sentence` that are not the question's own
+    (`known`: its term stems)."""
+    if kind in (PERSON, ORGANISATION):
+        return joined(sentence, name_spans(sentence, known, split=True))
+    if kind == PLACE:
+        return joined(sentence, place_spans(sentence, known, split=True))
+    if kind == NUMBER:
+        years = [m.span() for m in _YEAR.finditer(sentence)]
+        found = [m.span() for m in _NUMBER.finditer(sentence) if m.span() not in years]
+    elif kind == DATE:
+        found = [m.span() for m in _DATE.finditer(sentence)]
+    elif kind == TIME:
+        dates = [m.span() for m in _DATE.finditer(sentence)]
+        found = dates + [
+            m.span()
+            for m in _YEAR.finditer(sentence)
+            if not any(a <= m.start() < b for a, b in dates)
+        ]
+    else:
+        return []
+    return [(a, b) for a, b in found if not _only_known(sentence[a:b], known)]
+
+
+# Lower-case words inside a name: "Guy de Lusignan", "Guglielmo il Conquistatore".
+_PARTICLE = re.compile(
+    r"\s+(?:de|di|da|del|della|dei|degli|van|von|der|den|la|le|il|lo|bin|y|e)\s+$"
+)
+
+
+def joined(sentence: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Name runs joined across one particle between them ("Guy" + "de" + "Lusignan")."""
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        if out and JOIN_PARTICLES and _PARTICLE.fullmatch(" " + sentence[out[-1][1] : start]):
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+JOIN_PARTICLES = True
+
+
+def _only_known(text: str, known: set[str]) -> bool:
+    """Whether every term of `text` is one of the question's (it restates, not answers)."""
+    stems = set(analyze(text))
+    return bool(stems) and stems <= known
+
+
+def answer_span(
+    question: str, sentence: str, weights: Mapping[str, float]
+) -> tuple[int, int] | None:
+    """Where in `sentence` the words answering `question` are (offsets into `sentence`), or
+    None when the question asks for no such words or the sentence has none. Among several
+    candidates, the one with the most question weight (`weights`: term stem -> IDF) close
+    by wins: each question word in the sentence counts its weight over 1 + its distance in
+    words; ties go to the first."""
+    kind = span_kind(question)
+    if kind is None:
+        return None
+    known = set(weights)
+    found = [(a, b) for a, b in candidates(sentence, kind, known) if b > a]
+    if not found:
+        return None
+    words = [(m.start(), m.end(), analyze(m.group(0))) for m in _WORD.finditer(sentence)]
+    places = [(i, stem) for i, (_, _, stems) in enumerate(words) for stem in stems if stem in known]
+
+    def closeness(span: tuple[int, int]) -> float:
+        inside = [i for i, (s, e, _) in enumerate(words) if s < span[1] and e > span[0]]
+        if not inside:
+            return 0.0
+        first, last = inside[0], inside[-1]
+        best: dict[str, float] = {}
+        for i, stem in places:
+            if first <= i <= last:
+                continue
+            distance = first - i if i < first else i - last
+            best[stem] = max(best.get(stem, 0.0), weights[stem] / (1 + distance))
+        return sum(best.values())
+
+    def score(span: tuple[int, int]) -> tuple[float, int]:
+        cue = kind == PLACE and bool(_LOCATIVE.search(sentence[: span[0]]))
+        part = kind in NAMES and _touches_known(sentence, span, known)
+        value = closeness(span) * (LOCATIVE_BONUS if cue else 1.0) * (PART if part else 1.0)
+        # Equal evidence: a person's name has two words or more ("Guy de Lusignan").
+        return value, len(sentence[span[0] : span[1]].split()) if kind == PERSON else 0
+
+    return max(found, key=score)  # max keeps the first of equals
+
+
+def _touches_known(sentence: str, span: tuple[int, int], known: set[str]) -> bool:
+    """Whether the name at `span` was cut from a run holding a question word (it may be
+    the rest of the question's own name: "Cremlino Dmitry" of "…Peskov?")."""
+    before = _NAME_BEFORE.search(sentence[: span[0]])
+    after = _NAME_AFTER.match(sentence[span[1] :])
+    return any(m and set(analyze(m.group(1))) & known for m in (before, after))

@@ -1,0 +1,110 @@
+"""The answering span: what kind of words a question asks for, which words of a quote those
+are, and that a span is checked like every quote (pure, plus one real answer)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answering.citations import Citation, Span, invalid_citations
+from rag.answering.span import (
+    NUMBER,
+    ORGANISATION,
+    PERSON,
+    PLACE,
+    TIME,
+    answer_span,
+    span_kind,
+)
+from rag.retrieval.lexical import analyze
+from rag.service import NewsQA
+
+PESKOV = (
+    "“Decisamente no,” ha dichiarato il portavoce del Cremlino Dmitry Peskov all'agenzia "
+    "statale RIA durante il Forum Economico Orientale a Vladivostok."
+)
+
+
+def span_of(question: str, sentence: str) -> str | None:
+    found = answer_span(question, sentence, {t: 1.0 for t in analyze(question)})
+    return sentence[found[0] : found[1]] if found else None
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Chi è il portavoce del Cremlino?", PERSON),
+        ("Who is the Kremlin spokesman?", PERSON),
+        ("A quale agenzia ha parlato Peskov?", ORGANISATION),
+        ("In quale città si teneva il forum?", PLACE),
+        ("Quanti paesi hanno aderito?", NUMBER),
+        ("In che anno si sono svolti i colloqui?", TIME),
+        ("Perché il Cremlino si oppone?", None),
+        ("Cosa ha detto Peskov?", None),
+        ("Cosa ha detto Macron, e chi gli ha risposto?", None),  # "chi" in a clause
+    ],
+)
+def test_the_kind_of_words_a_question_asks_for(question: str, kind: str | None) -> None:
+    assert span_kind(question) == kind
+
+
+def test_the_name_next_to_the_question_words_and_not_the_question_own() -> None:
+    assert span_of("Chi è il portavoce del Cremlino?", PESKOV) == "Dmitry Peskov"
+    assert span_of("A quale agenzia ha parlato Peskov?", PESKOV) == "RIA"
+    assert span_of("In che città si teneva il Forum Economico Orientale?", PESKOV) == (
+        "Vladivostok"
+    )
+    assert span_of("Perché ha detto di no?", PESKOV) is None  # no kind: no span
+
+
+def test_names_keep_their_particles_and_a_split_run_keeps_whole_names() -> None:
+    sentence = "Diversi principi arrivarono a Limassol, in particolare Guy de Lusignan."
+    assert span_of("Chi guidò le truppe di Riccardo?", sentence) == "Guy de Lusignan"
+    bowl = "Hanno battuto i Patriots al Super Bowl XLIX dopo una partita combattuta."
+    assert span_of("Chi hanno battuto al Super Bowl?", bowl) == "Patriots"
+
+
+def test_numbers_with_their_scale_not_years_nor_the_question_own() -> None:
+    sentence = (
+        "Nel periodo 2003-04, il valore della produzione agricola è aumentato del 17% "
+        "a 8,7 miliardi di dollari."
+    )
+    assert span_of("Quanto vale la produzione agricola?", sentence) in (
+        "17%",
+        "8,7 miliardi di dollari",
+    )
+    assert span_of("Di quanto è aumentata nel 2003?", "Nel 2003 è aumentata del 17%.") == "17%"
+    assert span_of("Quanti anni aveva nel 1990?", "Nel 1990 aveva 32 anni.") == "32"
+    assert span_of("In che anno è morto?", "È morto il 5 settembre 1973 a Londra.") == (
+        "5 settembre 1973"
+    )
+
+
+def citation(span: Span | None, body: str = PESKOV) -> Citation:
+    return Citation(
+        n=1, doc_id="a", title="t", date=None, source="s", quote=body, start=0, end=len(body),
+        span=span,
+    )  # fmt: skip
+
+
+def test_a_span_is_verified_like_its_quote() -> None:
+    at = PESKOV.index("Dmitry Peskov")
+    good = Span(start=at, end=at + 13, text="Dmitry Peskov")
+    assert invalid_citations([citation(good)], {"a": PESKOV}) == []
+    assert invalid_citations([citation(None)], {"a": PESKOV}) == []
+    shifted = Span(start=at + 1, end=at + 14, text="Dmitry Peskov")
+    outside = Span(start=0, end=len(PESKOV) + 1, text=PESKOV + " ")
+    for bad in (shifted, outside):
+        assert invalid_citations([citation(bad)], {"a": PESKOV})
+    assert "span" not in citation(None).model_dump()  # absent, not null, when there is none
+
+
+@pytest.mark.integration
+def test_a_real_answer_marks_the_person_verbatim(seeded: NewsQA) -> None:
+    answer = seeded.ask("Chi è il portavoce del Cremlino?")
+    spans = [c for c in answer.citations if c.span]
+    assert len(spans) == 1 and spans[0].span is not None
+    body = seeded.article(spans[0].doc_id).body  # type: ignore[union-attr]
+    span = spans[0].span
+    assert span.text == body[span.start : span.end] == "Dmitry Peskov"
+    assert spans[0].start <= span.start < span.end <= spans[0].end
+    assert seeded.ask("Perché il Cremlino rifiuta le truppe straniere?").citations[0].span is None
