@@ -9,7 +9,6 @@ writes anything, so every word of an answer is a quote.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ from pydantic import BaseModel
 from rag.answering.citations import Citation, Span
 from rag.answering.language import abstention_message
 from rag.answering.span import answer_span
-from rag.retrieval.answer_types import has_type, opens_sentence
+from rag.retrieval.answer_types import asked_names, has_type
 from rag.retrieval.fusion import unit_range
 from rag.retrieval.lexical import LexicalIndex, analyze
 from rag.retrieval.passages import SOURCE_MAX_CHARS
@@ -83,23 +82,17 @@ def previous_answer(history: Sequence[Mapping[str, str]]) -> str:
     return answers[-1] if answers else ""
 
 
-_NAME = re.compile(r"(?<![\w’'])[A-ZÀ-Ý][\w-]*")
-
-
 def unknown_names(question: str, index: LexicalIndex) -> list[str]:
     """Capitalised words (not opening the question) that occur nowhere in the collection.
 
     A question about a person, place or body the articles never mention cannot be
     answered from them, however well the rest of its words match.
     """
-    names = []
-    for match in _NAME.finditer(question):
-        if opens_sentence(question, match.start()):
-            continue  # sentence-initial capital, not a name
-        stems = analyze(match.group(0))
-        if stems and all(index.df(t) == 0 for t in stems):
-            names.append(match.group(0))
-    return names
+    return [
+        name
+        for name, stems in asked_names(question)
+        if stems and all(index.df(t) == 0 for t in stems)
+    ]
 
 
 def coverage(terms: Mapping[str, float], sentence_terms: set[str]) -> float:

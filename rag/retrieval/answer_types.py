@@ -120,6 +120,19 @@ def opens_sentence(text: str, start: int, also_skip: str = "") -> bool:
     return not before or before[-1] in ".!?:"
 
 
+_QUESTION_NAME = re.compile(r"(?<![\w’'])[A-ZÀ-Ý][\w-]*")
+
+
+def asked_names(question: str) -> list[tuple[str, list[str]]]:
+    """Each capitalised word of a question that is not its opening one, with its stems:
+    the names it asks about."""
+    return [
+        (m.group(0), analyze(m.group(0)))
+        for m in _QUESTION_NAME.finditer(question)
+        if not opens_sentence(question, m.start())
+    ]
+
+
 def new_names(sentence: str, known: AbstractSet[str]) -> list[str]:
     """Names in `sentence` (runs of capitalised words) none of whose stems is `known`.
 

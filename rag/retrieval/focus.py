@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping, Sequence
 
-from rag.retrieval.answer_types import opens_sentence
+from rag.retrieval.answer_types import asked_names
 from rag.retrieval.corpus import LexicalCorpus
 from rag.retrieval.lexical import analyze
 from vectorstore.documents import Chunk
@@ -21,7 +21,6 @@ TOPIC_SHARE = 0.5
 SEARCH_DEPTH = 50
 MIN_QUOTE_TERMS = 3  # shorter pieces of an answer (an abstention's words) find nothing
 _MARKER = re.compile(r"\s*\[\d+\]\s*")
-_NAME = re.compile(r"(?<![\w’'])[A-ZÀ-Ý][\w-]*")
 
 
 def quoted_articles(history: Sequence[Mapping[str, str]], corpus: LexicalCorpus) -> set[str]:
@@ -56,10 +55,7 @@ def changes_topic(
     l'ossigeno?" after a talk about Jacksonville."""
     index = corpus.index
     said = set(analyze(" ".join(m.get("content", "") for m in history)))
-    for match in _NAME.finditer(question):
-        if opens_sentence(question, match.start()):
-            continue
-        stems = analyze(match.group(0))
+    for _, stems in asked_names(question):
         if stems and not set(stems) & said and any(index.df(t) for t in stems):
             return True
     terms = analyze(question)

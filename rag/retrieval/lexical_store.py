@@ -121,8 +121,8 @@ def changes(
     """(articles to drop, articles to read and add) to bring `indexed` to `stored`. An
     article being written is dropped: its stored body may already be the new one."""
     drop = {d for d, v in indexed.items() if stored.get(d) != v} | (set(pending) & set(indexed))
-    add = {d for d, v in stored.items() if indexed.get(d) != v}
-    return drop | add & set(indexed), add
+    add = {d for d, v in stored.items() if indexed.get(d) != v}  # changed ones are in drop
+    return drop, add
 
 
 def read_chunks(store: ChromaStore, doc_ids: set[str]) -> tuple[list[Chunk], dict[str, str]]:
