@@ -141,7 +141,8 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[str, float | None]:
     """Every figure of one system, from its records."""
     answerable = [r for r in records if r["answerable"]]
     ranks = [r["rank"] for r in answerable if r["has_evidence"]]
-    followups = [r for r in records if r["type"] == "followup"]
+    # A follow-up is any question asked within a conversation, answerable or not.
+    followups = [r for r in records if r["history"]]
     n_citations = sum(r["citations"] for r in records)
     precisions = [r["citation_precision"] for r in records if r["citation_precision"] is not None]
     abstention = m.abstention_scores(

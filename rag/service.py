@@ -30,6 +30,7 @@ from rag.answering.extractive import (
     score_sentences,
     unknown_names,
 )
+from rag.answering.followup import around, leads
 from rag.answering.language import detect_language
 from rag.answering.state import Query, Retrieved
 from rag.answering.streaming import (
@@ -42,8 +43,9 @@ from rag.answering.streaming import (
 from rag.errors import InputError, NewsragError
 from rag.retrieval.answer_types import expected_type
 from rag.retrieval.corpus import LexicalCorpus
+from rag.retrieval.dates import in_range
 from rag.retrieval.dense import DenseScorer
-from rag.retrieval.focus import changes_topic, quoted_articles
+from rag.retrieval.focus import Quote, changes_topic, previous_quotes
 from rag.retrieval.hybrid import (
     DateRange,
     NewsRetriever,
@@ -266,9 +268,10 @@ class NewsQA:
         k: int,
         corpus: LexicalCorpus | None,
         dates: DateRange,
-    ) -> tuple[list[tuple[Chunk, float]], dict[str, str], dict[str, float], frozenset[str]]:
+    ) -> tuple[list[tuple[Chunk, float]], dict[str, str], dict[str, float], tuple[Quote, ...]]:
         """The passages, the bodies of their articles (read once for passages and
-        citations) and the question's weighted terms (for the re-ranker and the answer)."""
+        citations), the question's weighted terms (for the re-ranker and the answer) and,
+        for a follow-up on the same topic, the previous answer's quotes."""
         s = self.settings
         corpus = corpus or self._lexical()
         terms = question_terms(question, history, corpus.index)
@@ -276,10 +279,13 @@ class NewsQA:
         # accident: the dense list leads (measured on the multilingual tuning set).
         italian = s.dense_weight <= 0 or detect_language(question) == "it"
         weight = s.dense_weight if italian else s.foreign_dense_weight
-        focus = quoted_articles(history, corpus)
+        # The conversation's articles, within the dates asked for: a quote of an article now out
+        # of range must not bring its sentences back.
+        quotes = [q for q in previous_quotes(history, corpus) if in_range(q.chunk.date, *dates)]
+        focus = {q.chunk.doc_id for q in quotes}
         own_words = italian and not is_elliptical(question)
         if changes_topic(question, history, corpus, focus, own_words):
-            focus = set()
+            quotes, focus = [], set()
         ranked = hybrid_search(
             conversation_queries(question, [dict(m) for m in history]),
             corpus,
@@ -294,7 +300,7 @@ class NewsQA:
             focus,
         )
         bodies = self._bodies({c.doc_id for c, _ in ranked})
-        return passages(ranked, bodies, k), bodies, terms, frozenset(focus)
+        return passages(ranked, bodies, k), bodies, terms, tuple(quotes)
 
     def _bodies(self, doc_ids: Iterable[str]) -> dict[str, str]:
         return self.store.bodies(sorted(doc_ids))
@@ -307,9 +313,9 @@ class NewsQA:
         k = max(query.top_k, ANSWER_CHUNKS)
         corpus = self._lexical()
         found = self._search(query.question, query.history, k, corpus, query.dates)
-        ranked, bodies, terms, focus = found
+        ranked, bodies, terms, quotes = found
         documents = [to_document(c, s) for c, s in ranked]
-        return Retrieved(query, corpus, documents, bodies, terms, focus)
+        return Retrieved(query, corpus, documents, bodies, terms, quotes)
 
     def _answer(self, state: Retrieved) -> Answer:
         query = state.query
@@ -324,17 +330,20 @@ class NewsQA:
             if italian or self.settings.dense_weight <= 0
             else (self.settings.dense_abstain_below)
         )
+        focus_bodies = self._bodies_for(state, state.focus)
+        near = around(state.quotes, focus_bodies)
         picked = (
             []  # the question is about someone or something the articles never mention
             if italian and unknown_names(query.question, state.corpus.index)
             else pick_sentences(
                 score_sentences(
                     state.terms,
-                    answer_chunks(chunks, state.focus),
+                    [*answer_chunks(chunks, state.focus), *near.passages],
                     kind,
                     state.corpus.sentences,
                     previous_answer(query.history),
                     self._sentence_similarity(query.question, query.history),
+                    leads(query.question, state.terms.keys(), near, focus_bodies),
                 ),
                 self.settings.answer_sentences,
                 self.settings.abstain_below,

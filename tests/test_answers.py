@@ -80,6 +80,29 @@ def test_follow_up_uses_the_conversation(
     assert_citations_verbatim(seeded, answer)
 
 
+def test_a_follow_up_reuses_the_quote_holding_the_detail_and_respects_the_dates(
+    seeded: NewsQA,
+) -> None:
+    """ "A quale agenzia ha parlato?" after the Peskov quote that names RIA: the same sentence
+    answers, verbatim, with RIA as its span. With a date range the quoted article is outside
+    of, neither the quote nor its neighbours come back."""
+    import datetime as dt
+
+    first = seeded.ask("Chi è il portavoce del Cremlino?")
+    history = [
+        {"role": "user", "content": "Chi è il portavoce del Cremlino?"},
+        {"role": "assistant", "content": first.answer},
+    ]
+    again = seeded.ask("A quale agenzia ha parlato?", history=history)
+    assert not again.abstained
+    assert again.citations[0].quote == first.citations[0].quote
+    span = again.citations[0].span
+    assert span is not None and span.text == "RIA"
+    assert_citations_verbatim(seeded, again)
+    before = seeded.ask("A quale agenzia ha parlato?", history=history, date_to=dt.date(2025, 9, 1))
+    assert before.abstained and not before.citations and not before.sources
+
+
 def test_top_k_bounds_the_sources(
     seeded: NewsQA, seeds_data_dir: Path, embedder: LocalEmbedder
 ) -> None:

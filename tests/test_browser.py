@@ -41,6 +41,7 @@ UI_TIMEOUT_MS = 15_000
 
 KREMLIN_QUESTION = "Chi è il portavoce del Cremlino?"
 FOLLOW_UP_QUESTION = "E cosa ha detto delle truppe nordcoreane?"
+AGENCY_FOLLOW_UP = "A quale agenzia ha parlato?"
 OFF_TOPIC_QUESTION = "Qual è la ricetta della carbonara?"
 ABSTENTION = "Non ho trovato la risposta negli articoli"
 
@@ -384,6 +385,23 @@ def test_follow_up_in_the_same_chat(page: Page) -> None:
     expect(bot_messages(page)).to_have_count(2)
     assert "nordcorean" in answer_part(second).lower()
     expect(bot_messages(page).first).to_contain_text("Peskov")
+
+
+def test_a_follow_up_reuses_the_previous_answers_sentence(page: Page, live_server: str) -> None:
+    """A detail asked for sits in the sentence just quoted ("A quale agenzia ha parlato?"
+    after the Peskov sentence that names RIA): that sentence answers again, verbatim from
+    the article, with the agency marked, instead of an unrelated quote."""
+    first = ask(page, KREMLIN_QUESTION)
+    assert_kremlin_answer(first)
+    second = ask(page, AGENCY_FOLLOW_UP)
+    answer = collapse(answer_part(second))
+    article = httpx.get(f"{live_server}/api/v1/documents/{KREMLIN_DOC}", timeout=10).json()
+    quote = next(line for line in article["body"].splitlines() if "agenzia statale RIA" in line)
+    assert collapse(quote) in answer, answer
+    assert collapse(quote) in collapse(answer_part(first))  # the same sentence as before
+    marks = second.locator("p mark")
+    expect(marks.first).to_have_text("RIA")
+    shot(page, "07-follow-up-reuses-the-sentence")
 
 
 def test_off_topic_abstains_and_clear_conversation(page: Page) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from rag.answering.citations import Citation, Span
+from rag.answering.followup import Leads
 from rag.answering.language import abstention_message
 from rag.answering.span import answer_span
 from rag.retrieval.answer_types import asked_names, has_type
@@ -62,6 +63,7 @@ class ScoredSentence:
     coverage: float
     score: float
     cosine: float = 0.0  # the question's dense cosine to the sentence (0: no dense model)
+    answering: bool = False  # a follow-up's quote holding the kind of words asked for
 
 
 def question_terms(
@@ -110,6 +112,7 @@ def score_sentences(
     sentence_index: LexicalIndex | None = None,
     said: str = "",
     similarity: Similarity | None = None,
+    leads: Leads | None = None,
 ) -> list[ScoredSentence]:
     """Sentences of the retrieved chunks that can hold an answer of the expected `kind`,
     best first; duplicates from chunk overlaps are dropped.
@@ -119,10 +122,10 @@ def score_sentences(
     a small prior for better-retrieved chunks; with a dense `similarity`, the lexical
     score is blended with the question's cosine to the sentence (spread so that the
     candidates' worst is 0 and best 1), which also reads a question in another language.
-    Sentences already `said` (quoted in the previous answer) count SAID_SHARE of their
-    score: a follow-up usually asks for something new, but when the detail it asks for
-    is in the previous answer ("In che città?" after a sentence naming it), that
-    sentence still answers best."""
+    Sentences already `said` (quoted in the previous answer, or in `leads.quoted`) count
+    SAID_SHARE of their score: a follow-up usually asks for something new, but when the
+    detail it asks for is in the previous answer ("In che città?" after a sentence naming
+    it), that sentence still answers best."""
     seen: set[tuple[str, int]] = set()
     candidates: list[tuple[Chunk, int, int, float, float, int, float]] = []
     scored: list[ScoredSentence] = []
@@ -141,7 +144,8 @@ def score_sentences(
             tokens = analyze(text)
             cov = coverage(terms, set(tokens))
             bm25 = sentence_index.score(list(terms), tokens) if sentence_index else 0.0
-            share = SAID_SHARE if said and text in said else 1.0
+            quoted = (said and text in said) or (leads and key in leads.quoted)
+            share = SAID_SHARE if quoted else 1.0
             candidates.append((chunk, chunk.start + s, chunk.start + e, cov, bm25, rank, share))
     top = max((c[4] for c in candidates), default=0.0) or 1.0
     cosines = (
@@ -156,8 +160,11 @@ def score_sentences(
         blended = (1 - BM25_SHARE) * cov + BM25_SHARE * bm25 / top if sentence_index else cov
         if similarity:
             blended = (1 - DENSE_SHARE) * blended + DENSE_SHARE * spread
-        score = (blended + RANK_PRIOR / rank) * share
-        scored.append(ScoredSentence(chunk, start, end, cov, score, cos))
+        key = (chunk.doc_id, start)
+        extra = leads.bonus.get(key, 0.0) if leads else 0.0
+        score = (blended + RANK_PRIOR / rank + extra) * share
+        answering = leads is not None and key in leads.answering
+        scored.append(ScoredSentence(chunk, start, end, cov, score, cos, answering))
     return sorted(scored, key=lambda x: -x.score)
 
 
@@ -171,11 +178,13 @@ def pick_sentences(
     of the question's weight; empty when none does (the evidence is too weak). When
     `dense_below` is given (a question in another language: its words, stemmed as Italian,
     match Italian sentences by accident, measured on the tuning set), a sentence's cosine
-    to the question must reach it instead."""
+    to the question must reach it instead. A follow-up's quote that holds the kind of words
+    asked for is eligible either way."""
     eligible = [
         s
         for s in scored
-        if (s.cosine >= dense_below if dense_below is not None else s.coverage >= abstain_below)
+        if s.answering
+        or (s.cosine >= dense_below if dense_below is not None else s.coverage >= abstain_below)
     ]
     if not eligible:
         return []

@@ -2,10 +2,11 @@
 organisation, a number, a date or a time.
 
 The question's asking words say what kind of words to look for (rag.retrieval.answer_types,
-plus "chi…?" for a person and "quale agenzia…?" for an organisation); the sentence's words
-of that kind are the candidates, and the one nearest to the question's own words in the
-sentence wins (a sentence often holds several names or figures; the one asked about sits
-next to what the question names). Nothing is generated: a span is a slice of the quote.
+plus "chi…?" for a person, "quale agenzia…?" for an organisation and "dove…?" for a
+place); the sentence's words of that kind are the candidates, and the one nearest to the
+question's own words in the sentence wins (a sentence often holds several names or
+figures; the one asked about sits next to what the question names). Nothing is
+generated: a span is a slice of the quote.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ _KIND_PATTERNS = [
     (PERSON, re.compile(
         r"\b(?:chi|who|whom|whose|da chi|a chi|di chi|con chi|per chi)\b", re.IGNORECASE
     )),
+    (PLACE, re.compile(r"\b(?:dove|where|in che luogo|in quale luogo)\b", re.IGNORECASE)),
 ]  # fmt: skip
 
 _SCALE = r"(?:mila|milioni|miliardi|milione|miliardo|million|millions|billion|thousand)"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from langchain_core.documents import Document
 
 from rag.retrieval.corpus import LexicalCorpus
+from rag.retrieval.focus import Quote
 from rag.retrieval.hybrid import DateRange
 
 
@@ -36,11 +37,16 @@ class Retrieved:
     """A query with its evidence: the ranked passages (as LangChain Documents, best first),
     the lexical corpus they were found in, the bodies of their articles (read once, so
     citation offsets refer to exactly these), the question's weighted terms and, for a
-    follow-up on the same topic, the articles the conversation is about."""
+    follow-up on the same topic, the previous answer's quotes (their articles are what
+    the conversation is about)."""
 
     query: Query
     corpus: LexicalCorpus
     documents: list[Document]
     bodies: dict[str, str]
     terms: dict[str, float]
-    focus: frozenset[str] = frozenset()
+    quotes: tuple[Quote, ...] = ()
+
+    @property
+    def focus(self) -> frozenset[str]:
+        return frozenset(q.chunk.doc_id for q in self.quotes)

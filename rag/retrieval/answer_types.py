@@ -88,7 +88,8 @@ _QUESTION_TYPES = [
         re.IGNORECASE,
     )),
     (NUMBER, re.compile(
-        r"\b(quant[oaie]|quanti|quante|how many|how much|che percentuale|quale percentuale)\b",
+        r"\b(quant[oaie]|quanti|quante|how many|how much|how old|how long|che età|"
+        r"che percentuale|quale percentuale|what percentage|which percentage)\b",
         re.IGNORECASE,
     )),
     (PLACE, re.compile(

@@ -1,43 +1,116 @@
 """What a follow-up is about: by default, the articles its conversation's last answer
 quoted ("E in che città?" asks about the same forum), unless the question names
-someone or something the conversation has not mentioned (it changes topic).
+someone or something the conversation has not mentioned and those articles do not hold,
+or its own words match elsewhere far better (it changes topic).
 
-The history a client sends is text only, so the quoted articles are found again from
-the previous answer's quotes, which are verbatim sentences of them.
+The history a client sends is text only, so the quoted sentences are found again in the
+articles from the previous answer's words: verbatim quotes as this answerer writes them, or
+the sentence holding most of the words of an answer written otherwise.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 
 from rag.retrieval.answer_types import asked_names
 from rag.retrieval.corpus import LexicalCorpus
 from rag.retrieval.lexical import analyze
 from vectorstore.documents import Chunk
+from vectorstore.sentences import sentence_spans
 
 FOCUS_SHARE = 0.3  # of the candidates' score range, added to chunks of the quoted articles
 TOPIC_SHARE = 0.5
 SEARCH_DEPTH = 50
 MIN_QUOTE_TERMS = 3  # shorter pieces of an answer (an abstention's words) find nothing
+PARAPHRASE_SHARE = 0.6  # of an answer sentence's terms, in the article sentence it stands for
+SHORT_DEPTH = 5  # sentences a short answer's source is looked for among
 _MARKER = re.compile(r"\s*\[\d+\]\s*")
 
 
-def quoted_articles(history: Sequence[Mapping[str, str]], corpus: LexicalCorpus) -> set[str]:
-    """The articles the last answer in `history` quoted (each quote found verbatim in a
-    chunk of the corpus); empty when there is no answer or it quoted nothing."""
+@dataclass(frozen=True)
+class Quote:
+    """A sentence of the previous answer where it stands in its article: a chunk holding
+    it and its offsets in the article body."""
+
+    chunk: Chunk
+    start: int
+    end: int
+
+
+def previous_quotes(history: Sequence[Mapping[str, str]], corpus: LexicalCorpus) -> list[Quote]:
+    """The sentences the last answer in `history` quoted, each found verbatim in a chunk of
+    the corpus; empty when there is no answer or it quoted nothing. An answer written in
+    other words (a language model's, or a client's own) stands for the article sentences
+    that hold most of its words (PARAPHRASE_SHARE of each of its sentences'); a short one
+    (a name) for the sentence that best answers the question it answered and holds it."""
     answers = [m["content"] for m in history if m.get("role") == "assistant" and m.get("content")]
     if not answers:
-        return set()
-    found: set[str] = set()
-    for quote in filter(None, (q.strip() for q in _MARKER.split(answers[-1]))):
-        terms = analyze(quote)
-        if len(terms) < MIN_QUOTE_TERMS:
+        return []
+    asked = [m["content"] for m in history if m.get("role") == "user" and m.get("content")]
+    found: list[Quote] = []
+    for piece in filter(None, (q.strip() for q in _MARKER.split(answers[-1]))):
+        quote = _verbatim(piece, corpus)
+        if quote:
+            found.append(quote)
             continue
-        for sentence, _ in corpus.sentences.search(terms, 1):
-            chunks = [corpus.chunks[p] for p in corpus.sentence_chunks[sentence]]
-            found |= {c.doc_id for c in chunks if quote in c.text}
+        for s, e in sentence_spans(piece):
+            quote = _paraphrased(piece[s:e], corpus)
+            if quote is None and asked:
+                quote = _short_answer(piece[s:e], asked[-1], corpus)
+            if quote:
+                found.append(quote)
     return found
+
+
+def _verbatim(quote: str, corpus: LexicalCorpus) -> Quote | None:
+    """Where `quote` stands word for word in a chunk of the corpus."""
+    terms = analyze(quote)
+    if len(terms) < MIN_QUOTE_TERMS:
+        return None
+    for sentence, _ in corpus.sentences.search(terms, 1):
+        for position in corpus.sentence_chunks[sentence]:
+            chunk = corpus.chunks[position]
+            at = chunk.text.find(quote)
+            if at >= 0:
+                return Quote(chunk, chunk.start + at, chunk.start + at + len(quote))
+    return None
+
+
+def _short_answer(text: str, asked: str, corpus: LexicalCorpus) -> Quote | None:
+    """The sentence a short answer ("Vladimir Putin.") was taken from: the best BM25 sentence
+    for the question it answered joined to it, among those holding all of its terms."""
+    terms = set(analyze(text))
+    if not terms or len(terms) >= MIN_QUOTE_TERMS:
+        return None
+    question = set(analyze(asked))
+    for sentence, _ in corpus.sentences.search(analyze(f"{asked} {text}"), SHORT_DEPTH):
+        chunk = corpus.chunks[corpus.sentence_chunks[sentence][0]]
+        spans = [(set(analyze(chunk.text[s:e])), s, e) for s, e in sentence_spans(chunk.text)]
+        holding = [(len(question & words), s, e) for words, s, e in spans if terms <= words]
+        if holding:
+            _, s, e = max(holding, key=lambda h: (h[0], -h[1]))
+            return Quote(chunk, chunk.start + s, chunk.start + e)
+    return None
+
+
+def _paraphrased(text: str, corpus: LexicalCorpus) -> Quote | None:
+    """The article sentence that says `text` in other words: the best BM25 sentence, when
+    it holds PARAPHRASE_SHARE of the text's distinct terms."""
+    terms = set(analyze(text))
+    if len(terms) < MIN_QUOTE_TERMS:
+        return None
+    for sentence, _ in corpus.sentences.search(sorted(terms), 1):
+        chunk = corpus.chunks[corpus.sentence_chunks[sentence][0]]
+        shares = [
+            (len(terms & set(analyze(chunk.text[s:e]))) / len(terms), s, e)
+            for s, e in sentence_spans(chunk.text)
+        ]
+        share, s, e = max(shares, default=(0.0, 0, 0))
+        if share >= PARAPHRASE_SHARE:
+            return Quote(chunk, chunk.start + s, chunk.start + e)
+    return None
 
 
 def changes_topic(
@@ -48,8 +121,9 @@ def changes_topic(
     own_words: bool = True,
 ) -> bool:
     """Whether the question turns away from the conversation's `articles`: it names
-    someone or something (a capitalised word, not the one opening it) that the articles
-    know and the conversation has not mentioned; or (`own_words`: its own words say what
+    someone or something (a capitalised word, not the one opening it) that the collection
+    knows, the conversation has not mentioned and those articles do not hold ("E Macron?"
+    after a quote of an article that names him stays); or (`own_words`: its own words say what
     it is about, and are Italian as the articles') its words' best chunk in those
     articles scores under TOPIC_SHARE of their best anywhere (BM25): "Chi ha scoperto
     l'ossigeno?" after a talk about Jacksonville."""
@@ -57,7 +131,9 @@ def changes_topic(
     said = set(analyze(" ".join(m.get("content", "") for m in history)))
     for _, stems in asked_names(question):
         if stems and not set(stems) & said and any(index.df(t) for t in stems):
-            return True
+            holding, _ = index.scores(stems)  # every live chunk with one of the stems
+            if not any(corpus.chunks[p].doc_id in articles for p in holding):
+                return True
     terms = analyze(question)
     if not own_words or not terms or not articles:
         return False

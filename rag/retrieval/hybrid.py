@@ -65,10 +65,19 @@ _ANAPHORA = re.compile(
 )
 
 
+# An infinitive with an object pronoun attached ("regalarli", "venderlo", "parlarne"):
+# lower case and long, so that names ("Carlo") do not count.
+_ENCLITIC = re.compile(r"\b[a-zà-ù]{3,}(?:ar|er|ir)(?:lo|la|li|le|gli|ne)\b")
+
+
 def is_elliptical(question: str) -> bool:
     """A follow-up that leans on the conversation: it opens with "E…", points back with a
-    pronoun or demonstrative, or has at most one content word of its own."""
-    return bool(_ANAPHORA.search(question)) or len(analyze(question)) <= 1
+    pronoun, a demonstrative or an object pronoun attached to a verb, or has at most one
+    content word of its own."""
+    return (
+        bool(_ANAPHORA.search(question) or _ENCLITIC.search(question))
+        or len(analyze(question)) <= 1
+    )
 
 
 def strip_markers(text: str) -> str:

@@ -1,0 +1,154 @@
+"""Pure follow-up logic: finding the previous answer's sentences in their articles (verbatim
+or in other words), their neighbourhood and its bonuses, topic changes, and picking a
+quoted sentence that holds the detail asked for."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answering.extractive import pick_sentences, question_terms, score_sentences
+from rag.answering.followup import NEAR_BONUS, REACH, around, leads, nearness_bonus
+from rag.retrieval.corpus import LexicalCorpus
+from rag.retrieval.focus import changes_topic, previous_quotes
+from rag.retrieval.hybrid import is_elliptical
+from vectorstore.documents import Chunk
+
+QUOTE = (
+    "Il portavoce Dmitry Peskov ha risposto all'agenzia statale RIA durante il forum di "
+    "Vladivostok."
+)
+FORUM = (
+    "Il Cremlino ha parlato venerdì. "
+    f"{QUOTE} "
+    "Ha aggiunto che nessuna truppa straniera sarà accettata sul terreno. "
+    "I colloqui di Istanbul risalgono al 2022. "
+    "Macron ha promesso un sostegno europeo rapido. "
+    "Il vertice di Parigi ha riunito ventisei nazioni."
+)
+SPORT = (
+    "La finale si è giocata allo stadio di Santa Clara. "
+    "La BBC ha trasmesso la partita con Greg Brady al commento. "
+    "Il pubblico ha applaudito a lungo la squadra vincitrice."
+)
+BODIES = {"forum": FORUM, "sport": SPORT}
+
+
+def chunk(doc: str, start: int, end: int) -> Chunk:
+    body = BODIES[doc]
+    return Chunk(doc, start, start, end, body[start:end], title=doc, date="2025-09-05", source="s")
+
+
+def corpus() -> LexicalCorpus:
+    """Each article in two chunks, split at a sentence boundary."""
+    cut = FORUM.index("I colloqui")
+    return LexicalCorpus.build(
+        [
+            chunk("forum", 0, cut - 1),
+            chunk("forum", cut, len(FORUM)),
+            chunk("sport", 0, len(SPORT)),
+        ]
+    )
+
+
+def history(answer: str, asked: str = "Chi è il portavoce del Cremlino?") -> list[dict[str, str]]:
+    return [{"role": "user", "content": asked}, {"role": "assistant", "content": answer}]
+
+
+def test_a_verbatim_quote_is_found_at_its_offsets() -> None:
+    quotes = previous_quotes(history(f"{QUOTE} [1]"), corpus())
+    assert len(quotes) == 1
+    q = quotes[0]
+    assert q.chunk.doc_id == "forum"
+    assert FORUM[q.start : q.end] == QUOTE
+
+
+def test_an_answer_in_other_words_stands_for_the_sentence_holding_most_of_them() -> None:
+    """A language model's or a client's own wording: the article sentence holding most of
+    its terms is the one it stands for; an answer sharing few words finds nothing."""
+    paraphrase = "Sì, Peskov ha risposto all'agenzia RIA al forum di Vladivostok."
+    quotes = previous_quotes(history(paraphrase), corpus())
+    assert [FORUM[q.start : q.end] for q in quotes] == [QUOTE]
+    assert previous_quotes(history("Ne hanno parlato in molti, tra cui la stampa."), corpus()) == []
+    assert previous_quotes(history("Non ho trovato la risposta negli articoli."), corpus()) == []
+    assert previous_quotes([{"role": "user", "content": QUOTE}], corpus()) == []
+
+
+def test_a_short_answer_stands_for_the_sentence_answering_the_question_it_answered() -> None:
+    """ "Dmitry Peskov." has too few words to find alone: the sentence that best answers the
+    question before it and holds the name is the one it came from."""
+    turns = history("Dmitry Peskov.", asked="Chi ha risposto all'agenzia RIA?")
+    assert [FORUM[q.start : q.end] for q in previous_quotes(turns, corpus())] == [QUOTE]
+    unknown = history("Mario Rossi.", asked="Chi ha risposto all'agenzia RIA?")
+    assert previous_quotes(unknown, corpus()) == []
+
+
+def test_the_neighbourhood_reaches_two_sentences_each_side_across_chunks() -> None:
+    quotes = previous_quotes(history(f"{QUOTE} [1]"), corpus())
+    near = around(quotes, BODIES)
+    (passage,) = near.passages
+    assert passage.text == FORUM[passage.start : passage.end]  # verbatim slice of the body
+    assert passage.text.startswith("Il Cremlino") and passage.text.endswith("al 2022.")
+    by_text = {FORUM[s:e]: d for (doc, s), (d, e) in near.distance.items()}
+    assert by_text[QUOTE] == 0
+    assert by_text["Il Cremlino ha parlato venerdì."] == 1
+    assert by_text["I colloqui di Istanbul risalgono al 2022."] == 2  # in the next chunk
+    assert max(by_text.values()) == REACH
+    # An article changed since (the quote no longer at its offsets) adds nothing.
+    assert around(quotes, {"forum": "Un altro testo."}).passages == []
+
+
+@pytest.mark.parametrize(
+    ("question", "distance", "sentence", "bonus"),
+    [
+        ("Ha aggiunto altro?", 1, "Ha aggiunto che nessuna truppa sarà accettata.", NEAR_BONUS),
+        ("Ha aggiunto altro?", 2, "I colloqui di Istanbul risalgono al 2022.", NEAR_BONUS / 2),
+        ("Ha aggiunto altro?", 3, "Macron ha promesso un sostegno europeo rapido.", 0.0),
+        # The quote itself: only for a question asking for a kind of words it holds.
+        ("A quale agenzia ha parlato?", 0, QUOTE, NEAR_BONUS),
+        ("Ha aggiunto altro?", 0, QUOTE, 0.0),
+        ("Quanti soldati?", 0, QUOTE, 0.0),  # no number in it
+    ],
+)
+def test_nearness_bonus(question: str, distance: int, sentence: str, bonus: float) -> None:
+    assert nearness_bonus(question, {"portavoc", "cremlin"}, distance, sentence) == bonus
+
+
+def test_a_quote_holding_the_detail_answers_though_the_question_words_are_not_in_it() -> None:
+    """ "E chi c'era a bordo campo?" shares no word with the sentence that names them: the
+    quoted sentence holding an unasked name is eligible and, with its bonus, wins; without
+    the conversation the same question finds nothing to answer."""
+    c = corpus()
+    asked = "A quale agenzia ha parlato?"
+    turns = history(f"{QUOTE} [1]")
+    terms = question_terms(asked, turns, c.index)
+    near = around(previous_quotes(turns, c), BODIES)
+    found = leads(asked, terms.keys(), near, BODIES)
+    scored = score_sentences(
+        terms, near.passages, None, c.sentences, turns[-1]["content"], None, found
+    )
+    picked = pick_sentences(scored, 1, 0.9)  # a floor no sentence's coverage reaches
+    assert [FORUM[p.start : p.end] for p in picked] == [QUOTE]
+    assert picked[0].answering
+    alone = score_sentences(terms, near.passages, None, c.sentences)
+    assert pick_sentences(alone, 1, 0.9) == []
+
+
+def test_a_name_the_conversations_article_holds_is_no_change_of_topic() -> None:
+    c = corpus()
+    turns = history(f"{QUOTE} [1]")
+    assert not changes_topic("E Macron cosa ha detto?", turns, c, {"forum"})
+    assert changes_topic("E la BBC cosa ha trasmesso?", turns, c, {"forum"})
+    assert not changes_topic("E Macron cosa ha detto?", turns, c, {"forum"}, own_words=False)
+
+
+@pytest.mark.parametrize(
+    ("question", "elliptical"),
+    [
+        ("Da quando hanno cominciato a regalarli?", True),
+        ("Vuole venderlo?", True),
+        ("Chi ha incontrato Carlo?", False),
+        ("Chi ha parlato all'agenzia RIA a Vladivostok?", False),
+    ],
+)
+def test_an_object_pronoun_on_a_verb_points_back(question: str, elliptical: bool) -> None:
+    assert is_elliptical(question) is elliptical
