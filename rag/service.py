@@ -32,6 +32,7 @@ from rag.answering.extractive import (
 )
 from rag.answering.followup import around, leads
 from rag.answering.language import detect_language
+from rag.answering.span import span_kind
 from rag.answering.state import Query, Retrieved
 from rag.answering.streaming import (
     Answerer,
@@ -344,6 +345,10 @@ class NewsQA:
                     previous_answer(query.history),
                     self._sentence_similarity(query.question, query.history),
                     leads(query.question, state.terms.keys(), near, focus_bodies),
+                    # A follow-up says little in its own words: the kind of words it asks
+                    # for weighs more there (measured; on single questions it lengthened
+                    # the answers past their budget).
+                    span_kind(query.question) if query.history else None,
                 ),
                 self.settings.answer_sentences,
                 self.settings.abstain_below,

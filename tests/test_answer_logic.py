@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from rag.answering.extractive import (
+    KIND_BONUS,
     SAID_SHARE,
     compose_answer,
     coverage,
@@ -188,6 +189,29 @@ def test_a_sentence_the_previous_answer_said_keeps_a_share_of_its_score() -> Non
     quoted = "Peskov ha parlato a Vladivostok venerdì."
     assert again[quoted] == pytest.approx(SAID_SHARE * fresh[quoted])
     assert all(again[t] == fresh[t] for t in fresh if t != quoted)
+
+
+def test_a_sentence_holding_words_of_the_kind_asked_for_gains_a_bonus() -> None:
+    """ "Dove…?" asks for a place: a sentence naming one the question does not gains
+    KIND_BONUS; one naming no place, or only the question's own, changes nothing."""
+    terms = {"vertic": 1.0, "svolt": 1.0}
+    plain = {BODY[s.start : s.end]: s.score for s in score_sentences(terms, [chunk_of(BODY)])}
+    typed = {
+        BODY[s.start : s.end]: s.score
+        for s in score_sentences(terms, [chunk_of(BODY)], asked=PLACE)
+    }
+    assert typed["Il vertice si è svolto a Parigi."] == pytest.approx(
+        plain["Il vertice si è svolto a Parigi."] + KIND_BONUS
+    )
+    assert typed["Ventisei nazioni hanno promesso garanzie."] == pytest.approx(
+        plain["Ventisei nazioni hanno promesso garanzie."]
+    )
+    own = {**terms, "parig": 1.0}  # Parigi is the question's own: it does not answer
+    again = {s.start: s.score for s in score_sentences(own, [chunk_of(BODY)])}
+    with_kind = {s.start: s.score for s in score_sentences(own, [chunk_of(BODY)], asked=PLACE)}
+    parigi, vladivostok = BODY.index("Il vertice"), BODY.index("Peskov")
+    assert with_kind[parigi] == pytest.approx(again[parigi])
+    assert with_kind[vladivostok] == pytest.approx(again[vladivostok] + KIND_BONUS)
 
 
 def test_sentence_bm25_blends_into_the_score() -> None:

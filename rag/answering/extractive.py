@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from rag.answering.citations import Citation, Span
 from rag.answering.followup import Leads
 from rag.answering.language import abstention_message
-from rag.answering.span import answer_span
+from rag.answering.span import answer_span, candidates
 from rag.retrieval.answer_types import asked_names, has_type
 from rag.retrieval.fusion import unit_range
 from rag.retrieval.lexical import LexicalIndex, analyze
@@ -31,6 +31,7 @@ RANK_PRIOR = 0.05  # ties go to the better-retrieved chunk
 FOLLOW_RATIO = 0.82  # a further sentence must score this close to the best one (measured)
 HISTORY_TERM_WEIGHT = 0.3
 SAID_SHARE = 0.8  # a sentence quoted in the previous answer keeps this share of its score
+KIND_BONUS = 0.2  # added to a follow-up's sentence holding words of the kind asked for
 BM25_SHARE = 0.3  # sentence BM25 against term coverage in sentence scores (measured)
 DENSE_SHARE = 0.5  # the question's e5 cosine to the sentence against the lexical score (measured)
 # the question's cosine to each of these sentences (multilingual-e5-small), in order
@@ -113,6 +114,7 @@ def score_sentences(
     said: str = "",
     similarity: Similarity | None = None,
     leads: Leads | None = None,
+    asked: str | None = None,
 ) -> list[ScoredSentence]:
     """Sentences of the retrieved chunks that can hold an answer of the expected `kind`,
     best first; duplicates from chunk overlaps are dropped.
@@ -125,9 +127,13 @@ def score_sentences(
     Sentences already `said` (quoted in the previous answer, or in `leads.quoted`) count
     SAID_SHARE of their score: a follow-up usually asks for something new, but when the
     detail it asks for is in the previous answer ("In che città?" after a sentence naming
-    it), that sentence still answers best."""
+    it), that sentence still answers best. A follow-up's `leads` (rag.answering.followup)
+    add to the scores of the previous answer's neighbours and mark the quotes that answer.
+    When the question asks for a kind of words (`asked`: rag.answering.span's kind, a person
+    for "chi…?", a place for "dove…?"), a sentence holding some that are not the question's
+    own gains KIND_BONUS."""
     seen: set[tuple[str, int]] = set()
-    candidates: list[tuple[Chunk, int, int, float, float, int, float]] = []
+    found: list[tuple[Chunk, int, int, float, float, int, float, float]] = []
     scored: list[ScoredSentence] = []
     for rank, chunk in enumerate(ranked_chunks, start=1):
         for s, e in sentence_spans(chunk.text):
@@ -146,22 +152,23 @@ def score_sentences(
             bm25 = sentence_index.score(list(terms), tokens) if sentence_index else 0.0
             quoted = (said and text in said) or (leads and key in leads.quoted)
             share = SAID_SHARE if quoted else 1.0
-            candidates.append((chunk, chunk.start + s, chunk.start + e, cov, bm25, rank, share))
-    top = max((c[4] for c in candidates), default=0.0) or 1.0
+            typed = KIND_BONUS if asked and candidates(text, asked, set(terms)) else 0.0
+            found.append((chunk, chunk.start + s, chunk.start + e, cov, bm25, rank, share, typed))
+    top = max((c[4] for c in found), default=0.0) or 1.0
     cosines = (
-        similarity([c[0].text[c[1] - c[0].start : c[2] - c[0].start] for c in candidates])
-        if similarity and candidates
-        else [0.0] * len(candidates)
+        similarity([c[0].text[c[1] - c[0].start : c[2] - c[0].start] for c in found])
+        if similarity and found
+        else [0.0] * len(found)
     )
     spreads = unit_range(cosines)
-    for (chunk, start, end, cov, bm25, rank, share), cos, spread in zip(
-        candidates, cosines, spreads, strict=True
+    for (chunk, start, end, cov, bm25, rank, share, typed), cos, spread in zip(
+        found, cosines, spreads, strict=True
     ):
         blended = (1 - BM25_SHARE) * cov + BM25_SHARE * bm25 / top if sentence_index else cov
         if similarity:
             blended = (1 - DENSE_SHARE) * blended + DENSE_SHARE * spread
         key = (chunk.doc_id, start)
-        extra = leads.bonus.get(key, 0.0) if leads else 0.0
+        extra = typed + (leads.bonus.get(key, 0.0) if leads else 0.0)
         score = (blended + RANK_PRIOR / rank + extra) * share
         answering = leads is not None and key in leads.answering
         scored.append(ScoredSentence(chunk, start, end, cov, score, cos, answering))
