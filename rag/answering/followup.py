@@ -81,7 +81,9 @@ class Leads:
 
 
 def leads(question: str, known: Set[str], near: Neighbourhood, bodies: Mapping[str, str]) -> Leads:
-    """Each neighbouring sentence's bonus (nearness_bonus), those without one left out."""
+    """Each neighbouring sentence's bonus (nearness_bonus; those without one left out), the
+    quotes that may answer (their bonus says they hold the kind of words asked for) and
+    all the quotes."""
     found = {
         (doc, start): (d, nearness_bonus(question, known, d, bodies[doc][start:end]))
         for (doc, start), (d, end) in near.distance.items()
