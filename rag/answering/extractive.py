@@ -133,6 +133,7 @@ def score_sentences(
     for "chi…?", a place for "dove…?"), a sentence holding some that are not the question's
     own gains KIND_BONUS."""
     seen: set[tuple[str, int]] = set()
+    known = set(terms)  # the question's own stems: words of the kind asked for must be others
     found: list[tuple[Chunk, int, int, float, float, int, float, float]] = []
     scored: list[ScoredSentence] = []
     for rank, chunk in enumerate(ranked_chunks, start=1):
@@ -152,7 +153,7 @@ def score_sentences(
             bm25 = sentence_index.score(list(terms), tokens) if sentence_index else 0.0
             quoted = (said and text in said) or (leads and key in leads.quoted)
             share = SAID_SHARE if quoted else 1.0
-            typed = KIND_BONUS if asked and candidates(text, asked, set(terms)) else 0.0
+            typed = KIND_BONUS if asked and candidates(text, asked, known) else 0.0
             found.append((chunk, chunk.start + s, chunk.start + e, cov, bm25, rank, share, typed))
     top = max((c[4] for c in found), default=0.0) or 1.0
     cosines = (

@@ -86,8 +86,7 @@ def _short_answer(text: str, asked: str, corpus: LexicalCorpus) -> Quote | None:
         return None
     question = set(analyze(asked))
     for sentence, _ in corpus.sentences.search(analyze(f"{asked} {text}"), SHORT_DEPTH):
-        chunk = corpus.chunks[corpus.sentence_chunks[sentence][0]]
-        spans = [(set(analyze(chunk.text[s:e])), s, e) for s, e in sentence_spans(chunk.text)]
+        chunk, spans = _chunk_sentences(corpus, sentence)
         holding = [(len(question & words), s, e) for words, s, e in spans if terms <= words]
         if holding:
             _, s, e = max(holding, key=lambda h: (h[0], -h[1]))
@@ -102,15 +101,21 @@ def _paraphrased(text: str, corpus: LexicalCorpus) -> Quote | None:
     if len(terms) < MIN_QUOTE_TERMS:
         return None
     for sentence, _ in corpus.sentences.search(sorted(terms), 1):
-        chunk = corpus.chunks[corpus.sentence_chunks[sentence][0]]
-        shares = [
-            (len(terms & set(analyze(chunk.text[s:e]))) / len(terms), s, e)
-            for s, e in sentence_spans(chunk.text)
-        ]
+        chunk, spans = _chunk_sentences(corpus, sentence)
+        shares = [(len(terms & words) / len(terms), s, e) for words, s, e in spans]
         share, s, e = max(shares, default=(0.0, 0, 0))
         if share >= PARAPHRASE_SHARE:
             return Quote(chunk, chunk.start + s, chunk.start + e)
     return None
+
+
+def _chunk_sentences(
+    corpus: LexicalCorpus, sentence: int
+) -> tuple[Chunk, list[tuple[set[str], int, int]]]:
+    """A chunk holding the indexed `sentence`, and each of that chunk's sentences as its
+    terms with its offsets in the chunk (the index keeps no sentence offsets)."""
+    chunk = corpus.chunks[corpus.sentence_chunks[sentence][0]]
+    return chunk, [(set(analyze(chunk.text[s:e])), s, e) for s, e in sentence_spans(chunk.text)]
 
 
 def changes_topic(
