@@ -244,7 +244,7 @@ def loaded_runtime(process: psutil.Process) -> dict[str, Any]:
         "onnxruntime": any("onnxruntime" in p for p in paths),
         "torch": any("libtorch" in p for p in paths),
         "model_files": sorted(
-            Path(p).name for p in paths if p.endswith((".bin", ".onnx", ".safetensors"))
+            Path(p).name for p in paths if p.endswith((".bin", ".npy", ".onnx", ".safetensors"))
         ),
     }
 

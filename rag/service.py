@@ -349,6 +349,9 @@ class NewsQA:
                     # for weighs more there (measured; on single questions it lengthened
                     # the answers past their budget).
                     span_kind(query.question) if query.history else None,
+                    # Each compared sentence costs an embedding; an Italian question's own
+                    # words already rank its candidates (a foreign question's do not).
+                    (self.settings.dense_sentences or None) if italian else None,
                 ),
                 self.settings.answer_sentences,
                 self.settings.abstain_below,

@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     foreign_dense_weight: float = Field(
         0.8, ge=0.0, le=1.0, description="dense share in fusion for a question in another language"
     )
+    dense_sentences: int = Field(
+        12,
+        ge=0,
+        description="candidate sentences of an Italian question compared with it by the dense "
+        "model, the best by their lexical score (0: all; each costs an embedding)",
+    )
     dense_abstain_below: float = Field(
         0.83,
         ge=0.0,

@@ -11,6 +11,7 @@ from rag.answering.extractive import (
     SAID_SHARE,
     compose_answer,
     coverage,
+    dense_subset,
     pick_sentences,
     question_terms,
     score_sentences,
@@ -19,6 +20,7 @@ from rag.answering.extractive import (
 from rag.retrieval.answer_types import (
     DATE,
     NUMBER,
+    PERCENT,
     PLACE,
     TIME,
     expected_type,
@@ -52,6 +54,19 @@ def chunk_of(body: str, start: int = 0) -> Chunk:
         ("Which country leads?", PLACE),
         ("Chi è il portavoce?", None),
         ("Qual è lo stato dei negoziati?", None),
+        ("Che percentuale degli elettori ha votato sì?", PERCENT),
+        ("What percentage of voters said yes?", PERCENT),
+        # the asking words of the other languages questions come in
+        ("Quand la Russie a-t-elle lancé son offensive ?", TIME),
+        ("¿En qué año se fundó Harvard?", TIME),
+        ("Wann starb Dschingis Khan?", TIME),
+        ("Combien de personnes la peste a-t-elle tuées à Venise ?", NUMBER),
+        ("¿Cuántas especies se han validado?", NUMBER),
+        ("Wie viele Kunden hatte Sky?", NUMBER),
+        ("¿En qué fecha se reunirán?", DATE),
+        ("Dans quelle ville est né Luther ?", PLACE),
+        ("In welcher Stadt wurde Luther geboren?", PLACE),
+        ("Qui est le porte-parole du Kremlin ?", None),
     ],
 )
 def test_expected_type(question: str, kind: str | None) -> None:
@@ -164,6 +179,42 @@ def test_exact_date_questions_need_a_day_and_a_month() -> None:
 def test_a_year_is_not_a_quantity() -> None:
     assert not has_type("La guerra è iniziata nel febbraio 2022.", NUMBER)
     assert has_type("Hanno promesso 26 nazioni nel 2025.", NUMBER)
+    assert not has_type("Il 1 ottobre 1968 le città si unirono.", NUMBER)  # a day, a date
+    assert has_type("Il 1 ottobre 1968 si unirono 3 città.", NUMBER)
+
+
+def test_a_share_needs_a_percentage() -> None:
+    assert has_type("Il 40% della popolazione morì.", PERCENT)
+    assert has_type("Ne morì il quaranta per cento.", PERCENT)
+    assert not has_type("Nel 1967 gli elettori approvarono il piano con 54.493 voti.", PERCENT)
+
+
+def test_dense_subset_keeps_the_best_lexical_positions_in_order() -> None:
+    assert dense_subset([0.1, 0.5, 0.3, 0.9], 2) == [1, 3]
+    assert dense_subset([0.1, 0.5], 5) == [0, 1] and dense_subset([0.2, 0.1], None) == [0, 1]
+
+
+def test_only_the_best_lexical_candidates_are_embedded() -> None:
+    """Each compared sentence costs an embedding: with `dense_only`, the sentences the
+    question's own words rank lowest keep their lexical score and cosine 0."""
+    asked: list[str] = []
+
+    def cosines(texts: list[str] | tuple[str, ...]) -> list[float]:
+        asked.extend(texts)
+        return [0.9 if "Parigi" in t else 0.8 for t in texts]
+
+    terms = {"vertic": 1.0, "parig": 1.0, "peskov": 0.5}
+    scored = score_sentences(terms, [chunk_of(BODY)], similarity=cosines, dense_only=2)
+    assert sorted(asked) == [
+        "Il vertice si è svolto a Parigi.",
+        "Peskov ha parlato a Vladivostok venerdì.",
+    ]
+    by_text = {BODY[s.start : s.end]: s for s in scored}
+    assert by_text["Ventisei nazioni hanno promesso garanzie."].cosine == 0.0
+    assert BODY[scored[0].start : scored[0].end] == "Il vertice si è svolto a Parigi."
+    asked.clear()
+    score_sentences(terms, [chunk_of(BODY)], similarity=cosines)
+    assert len(asked) == 3  # all of them by default
 
 
 def test_pick_takes_the_best_sentence_that_holds_enough_of_the_question() -> None:

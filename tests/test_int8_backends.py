@@ -22,7 +22,7 @@ from vectorstore.embeddings import LocalEmbedder, bundled_model_path
 from vectorstore.ingest import chunk_article
 from vectorstore.loaders import read_article
 from vectorstore.onnx_backend import check_mean_pooling
-from vectorstore.openvino_backend import calibration_texts
+from vectorstore.openvino_backend import EMBEDS, calibration_texts, lookup, table_paths
 
 pytestmark = pytest.mark.integration
 
@@ -67,19 +67,32 @@ def test_export_is_local_cached_and_int8(onnx_embedder: LocalEmbedder) -> None:
 
 def test_openvino_export_is_local_cached_and_int8(openvino_embedder: LocalEmbedder) -> None:
     xml = exported_once(openvino_embedder, "*-ov-int8.xml")
-    assert sorted(p.name for p in openvino_embedder.cache_dir.iterdir()) == [
-        xml.with_suffix(".bin").name,
-        xml.name,
-    ]
+    rows, scales = table_paths(xml)
+    assert sorted(p.name for p in openvino_embedder.cache_dir.iterdir()) == sorted(
+        [xml.with_suffix(".bin").name, xml.name, rows.name, scales.name]
+    )
     # Static int8: int8 weights (about a quarter of the fp32 safetensors), and
     # quantize/dequantize steps on the activations of every layer's matrix products.
     assert xml.with_suffix(".bin").stat().st_size < FP32_BYTES / 2
     graph = xml.read_text()
     assert graph.count('type="FakeQuantize"') >= 6 * 6, "expected int8 activations per layer"
     assert 'element_type="i8"' in graph
+    # The word-embedding table is out of the graph (compiled, it would be fp32 in memory):
+    # int8 rows with a scale each beside it, and the model takes their lookup as input.
+    assert f'name="{EMBEDS}"' in graph
+    table, scale = np.load(rows, mmap_mode="r"), np.load(scales)
+    assert table.dtype == np.int8 and table.shape == (30522, 384) and scale.shape == (30522,)
     # Calibration texts ship with newsrag: Italian paragraphs and short questions.
     texts = calibration_texts()
     assert len(texts) > 200 and any(t.endswith("?") and len(t) < 200 for t in texts)
+
+
+def test_the_lookup_dequantizes_the_rows_of_the_ids() -> None:
+    rows = np.array([[1, -2], [3, 4], [-5, 6]], dtype=np.int8)
+    scales = np.array([0.5, 0.25, 2.0], dtype=np.float32)
+    out = lookup(rows, scales, np.array([[2, 0], [1, 1]]))
+    assert out.dtype == np.float32 and out.shape == (2, 2, 2)
+    assert out.tolist() == [[[-10.0, 12.0], [0.5, -1.0]], [[0.75, 1.0], [0.75, 1.0]]]
 
 
 def test_shipped_calibration_texts_are_the_documented_selection() -> None:

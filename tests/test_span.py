@@ -77,6 +77,9 @@ def test_numbers_with_their_scale_not_years_nor_the_question_own() -> None:
     assert span_of("In che anno è morto?", "È morto il 5 settembre 1973 a Londra.") == (
         "5 settembre 1973"
     )
+    share = "Nel 1347 la peste uccise 30.000 persone, il 40% della popolazione."
+    assert span_of("Quale percentuale della popolazione uccise?", share) == "40%"
+    assert span_of("Quante persone uccise la peste?", share) == "30.000"
 
 
 def citation(span: Span | None, body: str = PESKOV) -> Citation:

@@ -12,6 +12,13 @@ transformers and needs torchvision, so the steps are taken here: the same fp32 O
 trace as `onnx_backend`, `openvino.Core.read_model`, `nncf.quantize` with the
 transformer preset, `openvino.save_model`. Nothing is downloaded; NNCF's usage
 telemetry is off (`rag/__init__.py` sets NNCF_CI before NNCF can be imported).
+
+The word-embedding table stays out of the compiled model. Quantized, it is 250,037 rows
+of int8 with a scale per row (96 MB); compiled, OpenVINO's CPU plugin folds it back to
+fp32, 384 MB resident in every process that loads the model. The export cuts that lookup
+out of the graph (the model takes `inputs_embeds`) and saves the int8 rows and their
+scales beside it; the encoder reads them memory-mapped and looks up only the rows of the
+pieces it meets: the same products, a third of the memory (README, "Speed and memory").
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ from vectorstore.onnx_backend import (
     window_tokenizer,
 )
 
-EXPORT_VERSION = "1"  # bump when the recipe or the calibration texts change
+EXPORT_VERSION = "2"  # bump when the recipe or the calibration texts change (2: table cut out)
 CALIBRATION = Path(__file__).resolve().parent / "calibration" / "texts.jsonl"
 
 
@@ -65,10 +72,12 @@ def export_key(model_path: Path) -> str:
 
 
 def export_openvino_int8(model_path: Path, cache_dir: Path, max_tokens: int) -> Path:
-    """The int8 OpenVINO model (`.xml` + `.bin`) for `model_path`, made once in `cache_dir`."""
+    """The int8 OpenVINO model (`.xml` + `.bin`, its word-embedding table beside them:
+    `table_paths`) for `model_path`, made once in `cache_dir`."""
     check_mean_pooling(model_path)
     target = cache_dir / f"{export_stem(model_path)}-{export_key(model_path)}-ov-int8.xml"
-    if target.is_file() and target.with_suffix(".bin").is_file():
+    made = (target, target.with_suffix(".bin"), *table_paths(target))
+    if all(p.is_file() for p in made):
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     import nncf
@@ -86,12 +95,67 @@ def export_openvino_int8(model_path: Path, cache_dir: Path, max_tokens: int) -> 
             model_type=nncf.ModelType.TRANSFORMER,
             subset_size=len(samples),
         )
+        rows, scales, cut = cut_word_embeddings(quantized)
         xml = Path(tmp) / "model.xml"
-        ov.save_model(quantized, str(xml), compress_to_fp16=False)
-        # The weights first: a reader takes the .xml as the sign that both are whole.
+        ov.save_model(cut, str(xml), compress_to_fp16=False)
+        np.save(Path(tmp) / "rows.npy", rows)
+        np.save(Path(tmp) / "scales.npy", scales)
+        # The weights first: a reader takes the .xml as the sign that all are whole.
+        os.replace(Path(tmp) / "rows.npy", table_paths(target)[0])
+        os.replace(Path(tmp) / "scales.npy", table_paths(target)[1])
         os.replace(xml.with_suffix(".bin"), target.with_suffix(".bin"))
         os.replace(xml, target)
     return target
+
+
+EMBEDS = "inputs_embeds"
+
+
+def table_paths(xml: Path) -> tuple[Path, Path]:
+    """Where the export keeps the word-embedding rows (int8) and their scales (float32)."""
+    return xml.with_suffix(".rows.npy"), xml.with_suffix(".scales.npy")
+
+
+def cut_word_embeddings(model: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+    """The quantized word-embedding table (int8 rows, a float32 scale per row) and the
+    model with its lookup replaced by an `inputs_embeds` input ([batch, tokens, width]).
+
+    The lookup is the Gather of `input_ids` from Multiply(Convert(int8 rows), scales),
+    which NNCF's transformer preset makes of the embedding matrix."""
+    import openvino as ov
+
+    for op in model.get_ordered_ops():
+        if op.get_type_name() != "Gather" or op.get_input_size() < 2:
+            continue
+        index = op.input_value(1).get_node()
+        data = op.input_value(0).get_node()
+        if index.get_friendly_name() != "input_ids" or data.get_type_name() != "Multiply":
+            continue
+        convert, scale = (data.input_value(i).get_node() for i in (0, 1))
+        if convert.get_type_name() != "Convert" or scale.get_type_name() != "Constant":
+            continue
+        rows = convert.input_value(0).get_node()
+        if rows.get_type_name() != "Constant":
+            continue
+        table = np.asarray(rows.get_data(), dtype=np.int8)
+        scales = np.asarray(scale.get_data(), dtype=np.float32).reshape(-1)
+        if table.ndim != 2 or scales.shape != (table.shape[0],):
+            continue
+        embeds = ov.opset13.parameter(
+            ov.PartialShape([-1, -1, table.shape[1]]), ov.Type.f32, name=EMBEDS
+        )
+        embeds.output(0).get_tensor().set_names({EMBEDS})
+        for target in op.output(0).get_target_inputs():
+            target.replace_source_output(embeds.output(0))
+        cut = ov.Model(model.get_results(), [*model.get_parameters(), embeds], model.get_name())
+        return table, scales, cut
+    raise ValueError("no int8 word-embedding lookup of input_ids in the quantized model")
+
+
+def lookup(rows: np.ndarray, scales: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The dequantized embeddings of `ids` ([batch, tokens] -> [batch, tokens, width]):
+    what the cut-out Gather computed, row by row."""
+    return rows[ids].astype(np.float32) * scales[ids][..., None]
 
 
 STREAMS = 2
@@ -117,8 +181,14 @@ class OpenVinoEncoder(BatchEncoder):
         }
         self.compiled = ov.Core().compile_model(str(xml_path), "CPU", config)
         self.output = self.compiled.output(0)
+        rows, scales = table_paths(xml_path)
+        # Memory-mapped: only the pages of the pieces met are read and kept.
+        self.rows = np.load(rows, mmap_mode="r")
+        self.scales = np.load(scales, mmap_mode="r")
 
     def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         # A request per call: the compiled model is shared, a request is not thread-safe.
         request = self.compiled.create_infer_request()
-        return np.asarray(request.infer({name: feeds[name] for name in INPUTS})[self.output])
+        inputs = {name: feeds[name] for name in INPUTS}
+        inputs[EMBEDS] = lookup(self.rows, self.scales, feeds["input_ids"])
+        return np.asarray(request.infer(inputs)[self.output])

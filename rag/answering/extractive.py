@@ -115,6 +115,7 @@ def score_sentences(
     similarity: Similarity | None = None,
     leads: Leads | None = None,
     asked: str | None = None,
+    dense_only: int | None = None,
 ) -> list[ScoredSentence]:
     """Sentences of the retrieved chunks that can hold an answer of the expected `kind`,
     best first; duplicates from chunk overlaps are dropped.
@@ -131,7 +132,9 @@ def score_sentences(
     add to the scores of the previous answer's neighbours and mark the quotes that answer.
     When the question asks for a kind of words (`asked`: rag.answering.span's kind, a person
     for "chi…?", a place for "dove…?"), a sentence holding some that are not the question's
-    own gains KIND_BONUS."""
+    own gains KIND_BONUS. With `dense_only`, only that many sentences, the best by their
+    lexical score, are compared with the question (each costs an embedding); the rest keep
+    their lexical score alone."""
     seen: set[tuple[str, int]] = set()
     known = set(terms)  # the question's own stems: words of the kind asked for must be others
     found: list[tuple[Chunk, int, int, float, float, int, float, float]] = []
@@ -156,24 +159,46 @@ def score_sentences(
             typed = KIND_BONUS if asked and candidates(text, asked, known) else 0.0
             found.append((chunk, chunk.start + s, chunk.start + e, cov, bm25, rank, share, typed))
     top = max((c[4] for c in found), default=0.0) or 1.0
-    cosines = (
-        similarity([c[0].text[c[1] - c[0].start : c[2] - c[0].start] for c in found])
-        if similarity and found
-        else [0.0] * len(found)
-    )
-    spreads = unit_range(cosines)
-    for (chunk, start, end, cov, bm25, rank, share, typed), cos, spread in zip(
-        found, cosines, spreads, strict=True
+    lexical = [
+        (1 - BM25_SHARE) * cov + BM25_SHARE * bm25 / top if sentence_index else cov
+        for _, _, _, cov, bm25, *_ in found
+    ]
+    extras = [
+        RANK_PRIOR / rank + typed + (leads.bonus.get((chunk.doc_id, start), 0.0) if leads else 0.0)
+        for chunk, start, _, _, _, rank, _, typed in found
+    ]
+    cosines, spreads = [0.0] * len(found), [0.0] * len(found)
+    if similarity and found:
+        compared = dense_subset(
+            [(lex + extra) * c[6] for lex, extra, c in zip(lexical, extras, found, strict=True)],
+            dense_only,
+        )
+        found_cosines = similarity([sentence_text(*found[i][:3]) for i in compared])
+        for i, cos, spread in zip(compared, found_cosines, unit_range(found_cosines), strict=True):
+            cosines[i], spreads[i] = cos, spread
+    for (chunk, start, end, cov, _, _, share, _), blended, extra, cos, spread in zip(
+        found, lexical, extras, cosines, spreads, strict=True
     ):
-        blended = (1 - BM25_SHARE) * cov + BM25_SHARE * bm25 / top if sentence_index else cov
         if similarity:
             blended = (1 - DENSE_SHARE) * blended + DENSE_SHARE * spread
         key = (chunk.doc_id, start)
-        extra = typed + (leads.bonus.get(key, 0.0) if leads else 0.0)
-        score = (blended + RANK_PRIOR / rank + extra) * share
+        score = (blended + extra) * share
         answering = leads is not None and key in leads.answering
         scored.append(ScoredSentence(chunk, start, end, cov, score, cos, answering))
     return sorted(scored, key=lambda x: -x.score)
+
+
+def sentence_text(chunk: Chunk, start: int, end: int) -> str:
+    """The words of a chunk between article offsets `start` and `end`."""
+    return chunk.text[start - chunk.start : end - chunk.start]
+
+
+def dense_subset(lexical: Sequence[float], most: int | None) -> list[int]:
+    """Positions of the `most` best lexical scores (all when `most` is None), in order."""
+    if most is None or most >= len(lexical):
+        return list(range(len(lexical)))
+    best = sorted(range(len(lexical)), key=lambda i: -lexical[i])[:most]
+    return sorted(best)
 
 
 def pick_sentences(

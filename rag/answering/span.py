@@ -18,6 +18,8 @@ from rag.retrieval.answer_types import (
     DATE,
     NUMBER,
     NUMBER_WORDS,
+    PERCENT,
+    PERCENT_SIGN,
     PLACE,
     TIME,
     expected_type,
@@ -82,7 +84,7 @@ NAMES = (PERSON, ORGANISATION, PLACE)
 
 
 def span_kind(question: str) -> str | None:
-    """What kind of words answer the question: PERSON, ORGANISATION, PLACE, NUMBER, DATE,
+    """What kind of words answer the question: PERSON, ORGANISATION, PLACE, PERCENT, NUMBER, DATE,
     TIME, or None (a question of another kind: why, how, what did they say…)."""
     for kind, pattern in _KIND_PATTERNS:
         match = pattern.search(question)
@@ -98,9 +100,11 @@ def candidates(sentence: str, kind: str, known: set[str]) -> list[tuple[int, int
         return joined(sentence, name_spans(sentence, known, split=True))
     if kind == PLACE:
         return joined(sentence, place_spans(sentence, known, split=True))
-    if kind == NUMBER:
+    if kind in (NUMBER, PERCENT):
         years = [m.span() for m in _YEAR.finditer(sentence)]
         found = [m.span() for m in _NUMBER.finditer(sentence) if m.span() not in years]
+        if kind == PERCENT:  # "il 40%", not the year or the count beside it
+            found = [(a, b) for a, b in found if PERCENT_SIGN.search(sentence[a:b])]
     elif kind == DATE:
         found = [m.span() for m in _DATE.finditer(sentence)]
     elif kind == TIME:

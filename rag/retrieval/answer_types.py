@@ -65,35 +65,49 @@ _NOT_GIVEN = re.compile(
     re.IGNORECASE,
 )
 
+PERCENT_SIGN = re.compile(r"%|\bper\s*cento\b|\bpercent\b", re.IGNORECASE)
+
 LEAD_WORDS = 3  # an asking word further into the question belongs to a clause
 
 NUMBER = "number"
 TIME = "time"
 DATE = "date"  # an exact date: a day and a month
 PLACE = "place"  # a city, country, region…: a name the question does not already hold
+PERCENT = "percent"  # a share: "17%", "il 40 per cento"
 
 _PLACE_NOUNS = (
     "città paese paesi nazione nazioni stato stati capitale regione regioni continente isola "
-    "isole fiume provincia località city country countries state region island river"
+    "isole fiume provincia località city country countries state region island river "
+    "ville pays région île fleuve ciudad país región isla río stadt land insel fluss"
 )
 
 _QUESTION_TYPES = [
+    # Italian and English, then French, Spanish and German (the questions' other languages).
     (DATE, re.compile(
-        r"\b(in che data|in quale data|che data|quale data|data esatta|what date|on what day)\b",
+        r"\b(in che data|in quale data|che data|quale data|data esatta|what date|on what day|"
+        r"quelle date|à quelle date|qué fecha|en qué fecha|welches datum|an welchem tag)\b",
         re.IGNORECASE,
     )),
     (TIME, re.compile(
         r"\b(quando|in che anno|in quale anno|che giorno|quale giorno|"
-        r"in che mese|in quale mese|in che secolo|when|what year|which year|what date)\b",
+        r"in che mese|in quale mese|in che secolo|when|what year|which year|what date|"
+        r"quand|en quelle année|cuándo|en qué año|wann|in welchem jahr|seit wann|bis wann)\b",
+        re.IGNORECASE,
+    )),
+    (PERCENT, re.compile(
+        r"\b(che percentuale|quale percentuale|in che percentuale|what percentage|"
+        r"which percentage|what percent|quel pourcentage|qué porcentaje|wie viel prozent|"
+        r"wieviel prozent)\b",
         re.IGNORECASE,
     )),
     (NUMBER, re.compile(
         r"\b(quant[oaie]|quanti|quante|how many|how much|how old|how long|che età|"
-        r"che percentuale|quale percentuale|what percentage|which percentage)\b",
+        r"combien|quel âge|cuánt[oa]s?|qué edad|wie viele?|wieviel|wie alt)\b",
         re.IGNORECASE,
     )),
     (PLACE, re.compile(
-        r"\b(?:quale|quali|che|which|what)\s+(?:" + "|".join(_PLACE_NOUNS.split()) + r")\b",
+        r"\b(?:quale|quali|che|which|what|quel|quelle|quels|quelles|qué|cuál|cuáles|"
+        r"welche[rsmn]?)\s+(?:" + "|".join(_PLACE_NOUNS.split()) + r")\b",
         re.IGNORECASE,
     )),
 ]  # fmt: skip
@@ -103,7 +117,7 @@ _NAME_RUN = re.compile(r"(?<![\w’'])[A-ZÀ-Ý][\w-]*(?:\s+[A-ZÀ-Ý][\w-]*)*")
 
 
 def expected_type(question: str) -> str | None:
-    """`DATE`, `TIME`, `NUMBER`, `PLACE` or None (anything goes) for a question."""
+    """`DATE`, `TIME`, `PERCENT`, `NUMBER`, `PLACE` or None (anything goes) for a question."""
     for kind, pattern in _QUESTION_TYPES:
         match = pattern.search(question)
         # The asking words open the question ("Da quanti anni…"); "…scatteranno quando
@@ -263,10 +277,13 @@ def has_type(sentence: str, kind: str | None, known: AbstractSet[str] = frozense
         return bool(place_names(sentence, known))
     if _NOT_GIVEN.search(sentence):
         return True
+    if kind == PERCENT:
+        return bool(PERCENT_SIGN.search(sentence))
     if kind == NUMBER:
-        # A year says when, not how many: "nel 2022" does not answer "quanti…?".
+        # A year or a date says when, not how many: "nel 2022", "il 1 ottobre" do not
+        # answer "quanti…?".
         return bool(
-            _DIGIT.search(_YEAR.sub(" ", sentence))
+            _DIGIT.search(_YEAR.sub(" ", _FULL_DATE.sub(" ", sentence)))
             or _NUMBER_RE.search(sentence)
             or any(_counts(m.group(1), known) for m in _ORDINAL_OF.finditer(sentence))
         )
