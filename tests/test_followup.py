@@ -133,6 +133,30 @@ def test_a_quote_holding_the_detail_answers_though_the_question_words_are_not_in
     assert pick_sentences(alone, 1, 0.9) == []
 
 
+def test_in_another_language_the_previous_answers_neighbours_pass_the_cosine_floor() -> None:
+    """An English follow-up is held to a cosine floor, which keeps out sentences matched by
+    accident anywhere in the collection; next to the previous answer's quote, the
+    conversation vouches for the passage, so a neighbour under the floor may answer."""
+    c = corpus()
+    asked = "What did he add?"
+    turns = history(f"{QUOTE} [1]", "Who is the Kremlin spokesman?")
+    terms = question_terms(asked, turns, c.index)
+    near = around(previous_quotes(turns, c), BODIES)
+    found = leads(asked, terms.keys(), near, BODIES)
+    added = "Ha aggiunto che nessuna truppa straniera sarà accettata sul terreno."
+
+    def cosines(texts: list[str] | tuple[str, ...]) -> list[float]:
+        return [0.82 if t == added else 0.80 for t in texts]
+
+    scored = score_sentences(
+        terms, near.passages, None, c.sentences, turns[-1]["content"], cosines, found
+    )
+    picked = pick_sentences(scored, 1, 0.1, dense_below=0.83)
+    assert [FORUM[p.start : p.end] for p in picked] == [added] and picked[0].near
+    alone = score_sentences(terms, near.passages, None, c.sentences, similarity=cosines)
+    assert pick_sentences(alone, 1, 0.1, dense_below=0.83) == []  # no conversation: floor
+
+
 def test_a_name_the_conversations_article_holds_is_no_change_of_topic() -> None:
     c = corpus()
     turns = history(f"{QUOTE} [1]")

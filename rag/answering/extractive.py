@@ -65,6 +65,7 @@ class ScoredSentence:
     score: float
     cosine: float = 0.0  # the question's dense cosine to the sentence (0: no dense model)
     answering: bool = False  # a follow-up's quote holding the kind of words asked for
+    near: bool = False  # next to a quote of the previous answer (rag.answering.followup)
 
 
 def question_terms(
@@ -184,7 +185,8 @@ def score_sentences(
         key = (chunk.doc_id, start)
         score = (blended + extra) * share
         answering = leads is not None and key in leads.answering
-        scored.append(ScoredSentence(chunk, start, end, cov, score, cos, answering))
+        near = leads is not None and key in leads.bonus
+        scored.append(ScoredSentence(chunk, start, end, cov, score, cos, answering, near))
     return sorted(scored, key=lambda x: -x.score)
 
 
@@ -212,12 +214,19 @@ def pick_sentences(
     `dense_below` is given (a question in another language: its words, stemmed as Italian,
     match Italian sentences by accident, measured on the tuning set), a sentence's cosine
     to the question must reach it instead. A follow-up's quote that holds the kind of words
-    asked for is eligible either way."""
+    asked for is eligible either way, and so, in another language, is a sentence next to the
+    previous answer's quotes: the floor keeps out sentences matched by accident anywhere in
+    the collection, and the conversation vouches for that passage ("What did the Jin emperor
+    do then?" is answered two sentences after the last answer, at cosine 0.82)."""
     eligible = [
         s
         for s in scored
         if s.answering
-        or (s.cosine >= dense_below if dense_below is not None else s.coverage >= abstain_below)
+        or (
+            s.near or s.cosine >= dense_below
+            if dense_below is not None
+            else s.coverage >= abstain_below
+        )
     ]
     if not eligible:
         return []
