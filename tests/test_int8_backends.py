@@ -21,7 +21,7 @@ from tests.conftest import SEED_FILES, make_service
 from vectorstore.embeddings import LocalEmbedder, bundled_model_path
 from vectorstore.ingest import chunk_article
 from vectorstore.loaders import read_article
-from vectorstore.onnx_backend import check_mean_pooling
+from vectorstore.onnx_backend import check_mean_pooling, padded_feeds
 from vectorstore.openvino_backend import EMBEDS, calibration_texts, lookup, table_paths
 
 pytestmark = pytest.mark.integration
@@ -93,6 +93,19 @@ def test_the_lookup_dequantizes_the_rows_of_the_ids() -> None:
     out = lookup(rows, scales, np.array([[2, 0], [1, 1]]))
     assert out.dtype == np.float32 and out.shape == (2, 2, 2)
     assert out.tolist() == [[[-10.0, 12.0], [0.5, -1.0]], [[0.75, 1.0], [0.75, 1.0]]]
+
+
+def test_a_batch_pads_to_its_longest_text_rounded_to_the_multiple() -> None:
+    class Encoding:
+        def __init__(self, n: int) -> None:
+            self.ids, self.attention_mask, self.type_ids = [5] * n, [1] * n, [0] * n
+
+    batch = [Encoding(3), Encoding(18)]
+    assert padded_feeds(batch)["input_ids"].shape == (2, 18)
+    feeds = padded_feeds(batch, 16)
+    assert all(f.shape == (2, 32) for f in feeds.values())
+    assert feeds["attention_mask"].sum(axis=1).tolist() == [3, 18]  # the padding is masked
+    assert padded_feeds([Encoding(16)], 16)["input_ids"].shape == (1, 16)
 
 
 def test_shipped_calibration_texts_are_the_documented_selection() -> None:

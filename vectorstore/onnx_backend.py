@@ -159,6 +159,8 @@ class BatchEncoder:
     def __init__(self, model_path: Path, max_tokens: int) -> None:
         self.tokenizer = window_tokenizer(model_path, max_tokens)
 
+    width_multiple = 1  # a batch's padded width is rounded up to a multiple of this
+
     def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         raise NotImplementedError
 
@@ -168,7 +170,7 @@ class BatchEncoder:
         out = np.zeros((len(texts), 0), dtype=np.float32)
         for start in range(0, len(order), batch_size):
             batch = [encodings[i] for i in order[start : start + batch_size]]
-            vectors = self.run(padded_feeds(batch))
+            vectors = self.run(padded_feeds(batch, self.width_multiple))
             if out.shape[1] == 0:
                 out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
             out[order[start : start + batch_size]] = vectors
@@ -186,9 +188,11 @@ def window_tokenizer(model_path: Path, max_tokens: int) -> Any:
     return tokenizer
 
 
-def padded_feeds(batch: Sequence[Any]) -> dict[str, np.ndarray]:
-    """The model's three int64 inputs for a batch of `tokenizers` encodings, zero-padded."""
-    width = max(len(e.ids) for e in batch)
+def padded_feeds(batch: Sequence[Any], multiple: int = 1) -> dict[str, np.ndarray]:
+    """The model's three int64 inputs for a batch of `tokenizers` encodings, zero-padded to
+    the longest, rounded up to a `multiple` of tokens (masked: the vectors do not change)."""
+    longest = max(len(e.ids) for e in batch)
+    width = -(-longest // multiple) * multiple
     feeds = {name: np.zeros((len(batch), width), dtype=np.int64) for name in INPUTS}
     for row, enc in enumerate(batch):
         n = len(enc.ids)
