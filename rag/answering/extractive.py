@@ -134,8 +134,8 @@ def score_sentences(
     When the question asks for a kind of words (`asked`: rag.answering.span's kind, a person
     for "chi…?", a place for "dove…?"), a sentence holding some that are not the question's
     own gains KIND_BONUS. With `dense_only`, only that many sentences, the best by their
-    lexical score, are compared with the question (each costs an embedding); the rest keep
-    their lexical score alone."""
+    score without the cosine (bonuses included), are compared with the question (each costs
+    an embedding); the rest keep that score alone."""
     seen: set[tuple[str, int]] = set()
     known = set(terms)  # the question's own stems: words of the kind asked for must be others
     found: list[tuple[Chunk, int, int, float, float, int, float, float]] = []
@@ -196,7 +196,7 @@ def sentence_text(chunk: Chunk, start: int, end: int) -> str:
 
 
 def dense_subset(lexical: Sequence[float], most: int | None) -> list[int]:
-    """Positions of the `most` best lexical scores (all when `most` is None), in order."""
+    """Positions of the `most` best of the scores (all when `most` is None), in order."""
     if most is None or most >= len(lexical):
         return list(range(len(lexical)))
     best = sorted(range(len(lexical)), key=lambda i: -lexical[i])[:most]
