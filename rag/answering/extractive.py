@@ -68,6 +68,20 @@ class ScoredSentence:
     near: bool = False  # next to a quote of the previous answer (rag.answering.followup)
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    """A sentence of score_sentences before the dense cosine: its lexical parts, its
+    bonuses (`extra`: rank prior, kind, nearness) and the share kept if already said."""
+
+    chunk: Chunk
+    start: int  # offset into the article body
+    text: str
+    cov: float
+    bm25: float
+    extra: float
+    share: float
+
+
 def question_terms(
     question: str, history: Sequence[Mapping[str, str]], index: LexicalIndex
 ) -> dict[str, float]:
@@ -138,8 +152,7 @@ def score_sentences(
     an embedding); the rest keep that score alone."""
     seen: set[tuple[str, int]] = set()
     known = set(terms)  # the question's own stems: words of the kind asked for must be others
-    found: list[tuple[Chunk, int, int, float, float, int, float, float]] = []
-    scored: list[ScoredSentence] = []
+    found: list[_Candidate] = []
     for rank, chunk in enumerate(ranked_chunks, start=1):
         for s, e in sentence_spans(chunk.text):
             key = (chunk.doc_id, chunk.start + s)
@@ -153,46 +166,51 @@ def score_sentences(
                 continue
             seen.add(key)
             tokens = analyze(text)
-            cov = coverage(terms, set(tokens))
-            bm25 = sentence_index.score(list(terms), tokens) if sentence_index else 0.0
             quoted = (said and text in said) or (leads and key in leads.quoted)
-            share = SAID_SHARE if quoted else 1.0
             typed = KIND_BONUS if asked and candidates(text, asked, known) else 0.0
-            found.append((chunk, chunk.start + s, chunk.start + e, cov, bm25, rank, share, typed))
-    top = max((c[4] for c in found), default=0.0) or 1.0
+            found.append(
+                _Candidate(
+                    chunk,
+                    chunk.start + s,
+                    text,
+                    coverage(terms, set(tokens)),
+                    sentence_index.score(list(terms), tokens) if sentence_index else 0.0,
+                    RANK_PRIOR / rank + typed + (leads.bonus.get(key, 0.0) if leads else 0.0),
+                    SAID_SHARE if quoted else 1.0,
+                )
+            )
+    top = max((c.bm25 for c in found), default=0.0) or 1.0
     lexical = [
-        (1 - BM25_SHARE) * cov + BM25_SHARE * bm25 / top if sentence_index else cov
-        for _, _, _, cov, bm25, *_ in found
-    ]
-    extras = [
-        RANK_PRIOR / rank + typed + (leads.bonus.get((chunk.doc_id, start), 0.0) if leads else 0.0)
-        for chunk, start, _, _, _, rank, _, typed in found
+        (1 - BM25_SHARE) * c.cov + BM25_SHARE * c.bm25 / top if sentence_index else c.cov
+        for c in found
     ]
     cosines, spreads = [0.0] * len(found), [0.0] * len(found)
     if similarity and found:
         compared = dense_subset(
-            [(lex + extra) * c[6] for lex, extra, c in zip(lexical, extras, found, strict=True)],
+            [(lex + c.extra) * c.share for lex, c in zip(lexical, found, strict=True)],
             dense_only,
         )
-        found_cosines = similarity([sentence_text(*found[i][:3]) for i in compared])
+        found_cosines = similarity([found[i].text for i in compared])
         for i, cos, spread in zip(compared, found_cosines, unit_range(found_cosines), strict=True):
             cosines[i], spreads[i] = cos, spread
-    for (chunk, start, end, cov, _, _, share, _), blended, extra, cos, spread in zip(
-        found, lexical, extras, cosines, spreads, strict=True
-    ):
+    scored: list[ScoredSentence] = []
+    for c, blended, cos, spread in zip(found, lexical, cosines, spreads, strict=True):
         if similarity:
             blended = (1 - DENSE_SHARE) * blended + DENSE_SHARE * spread
-        key = (chunk.doc_id, start)
-        score = (blended + extra) * share
-        answering = leads is not None and key in leads.answering
-        near = leads is not None and key in leads.bonus
-        scored.append(ScoredSentence(chunk, start, end, cov, score, cos, answering, near))
+        key = (c.chunk.doc_id, c.start)
+        scored.append(
+            ScoredSentence(
+                c.chunk,
+                c.start,
+                c.start + len(c.text),
+                c.cov,
+                (blended + c.extra) * c.share,
+                cos,
+                leads is not None and key in leads.answering,
+                leads is not None and key in leads.bonus,
+            )
+        )
     return sorted(scored, key=lambda x: -x.score)
-
-
-def sentence_text(chunk: Chunk, start: int, end: int) -> str:
-    """The words of a chunk between article offsets `start` and `end`."""
-    return chunk.text[start - chunk.start : end - chunk.start]
 
 
 def dense_subset(lexical: Sequence[float], most: int | None) -> list[int]:
