@@ -58,7 +58,7 @@ def settings_facts() -> dict[str, Any]:
     """The service `newsrag serve` builds from this environment, without opening the store."""
     from rag.service import NewsQA
     from rag.settings import load_settings
-    from vectorstore.openvino_backend import table_paths
+    from vectorstore.openvino_backend import export_files
 
     settings = load_settings()
     embedder = NewsQA.from_settings(settings).embedder
@@ -76,9 +76,7 @@ def settings_facts() -> dict[str, Any]:
         "max_tokens": embedder.max_tokens,
         "model_cache_dir": str(embedder.cache_dir),
         "int8_export": str(export),
-        "int8_export_cached": all(  # the model, its weights and the word-embedding table
-            p.is_file() for p in (export, export.with_suffix(".bin"), *table_paths(export))
-        ),
+        "int8_export_cached": all(p.is_file() for p in export_files(export)),
     }
 
 

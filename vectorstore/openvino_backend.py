@@ -76,8 +76,7 @@ def export_openvino_int8(model_path: Path, cache_dir: Path, max_tokens: int) -> 
     `table_paths`) for `model_path`, made once in `cache_dir`."""
     check_mean_pooling(model_path)
     target = cache_dir / f"{export_stem(model_path)}-{export_key(model_path)}-ov-int8.xml"
-    made = (target, target.with_suffix(".bin"), *table_paths(target))
-    if all(p.is_file() for p in made):
+    if all(p.is_file() for p in export_files(target)):
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     import nncf
@@ -98,11 +97,10 @@ def export_openvino_int8(model_path: Path, cache_dir: Path, max_tokens: int) -> 
         rows, scales, cut = cut_word_embeddings(quantized)
         xml = Path(tmp) / "model.xml"
         ov.save_model(cut, str(xml), compress_to_fp16=False)
-        np.save(Path(tmp) / "rows.npy", rows)
-        np.save(Path(tmp) / "scales.npy", scales)
-        # The weights first: a reader takes the .xml as the sign that all are whole.
-        os.replace(Path(tmp) / "rows.npy", table_paths(target)[0])
-        os.replace(Path(tmp) / "scales.npy", table_paths(target)[1])
+        # The table and the weights first: a reader takes the .xml as the sign that all are whole.
+        for array, path in zip((rows, scales), table_paths(target), strict=True):
+            np.save(Path(tmp) / path.name, array)
+            os.replace(Path(tmp) / path.name, path)
         os.replace(xml.with_suffix(".bin"), target.with_suffix(".bin"))
         os.replace(xml, target)
     return target
@@ -114,6 +112,11 @@ EMBEDS = "inputs_embeds"
 def table_paths(xml: Path) -> tuple[Path, Path]:
     """Where the export keeps the word-embedding rows (int8) and their scales (float32)."""
     return xml.with_suffix(".rows.npy"), xml.with_suffix(".scales.npy")
+
+
+def export_files(xml: Path) -> tuple[Path, ...]:
+    """Every file of an export: the model, its weights and the word-embedding table."""
+    return (xml, xml.with_suffix(".bin"), *table_paths(xml))
 
 
 def cut_word_embeddings(model: Any) -> tuple[np.ndarray, np.ndarray, Any]:
