@@ -126,7 +126,7 @@ class NewsQA:
         )
         from rag.answering.llm import answerer_from_settings  # the openai client loads only here
 
-        answerer = answerer_from_settings(settings, embedder.embed_documents)
+        answerer = answerer_from_settings(settings, embedder.embed_sentences)
         return cls(settings, store, embedder, answerer)
 
     def warm_up(self) -> None:

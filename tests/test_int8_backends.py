@@ -20,9 +20,16 @@ from rag.errors import ConfigError
 from tests.conftest import SEED_FILES, make_service
 from vectorstore.embeddings import LocalEmbedder, bundled_model_path
 from vectorstore.ingest import chunk_article
+from vectorstore.lanes import BULK, QUESTION
 from vectorstore.loaders import read_article
 from vectorstore.onnx_backend import check_mean_pooling, padded_feeds
-from vectorstore.openvino_backend import EMBEDS, calibration_texts, lookup, table_paths
+from vectorstore.openvino_backend import (
+    EMBEDS,
+    OpenVinoEncoder,
+    calibration_texts,
+    lookup,
+    table_paths,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -139,6 +146,34 @@ def test_same_chunks_and_near_identical_vectors(
     else:
         # Static quantization fixed the ranges at export: the batch does not matter.
         assert float(single[0] @ b[0]) > 0.999
+
+
+def test_questions_have_their_own_compiled_model(openvino_embedder: LocalEmbedder) -> None:
+    """A question and its candidate sentences run on the question lane's compiled model, an
+    ingest's passages on the bulk lane's: a question never queues behind an ingest's batch.
+    Both lanes give the same vectors."""
+    encoder = openvino_embedder.encoder
+    assert isinstance(encoder, OpenVinoEncoder)
+    lanes: list[str] = []
+    run = encoder.run
+
+    def spy(feeds: dict[str, np.ndarray], lane: str = BULK) -> np.ndarray:
+        lanes.append(lane)
+        return run(feeds, lane)
+
+    encoder.run = spy  # type: ignore[method-assign]
+    try:
+        texts = ["Il Cremlino ha risposto.", "Le truppe restano al confine con la Polonia."]
+        documents = np.array(openvino_embedder.embed_documents(texts))
+        assert lanes == [BULK]
+        sentences = np.array(openvino_embedder.embed_sentences(texts))
+        openvino_embedder.embed_query("Chi ha risposto?")
+        assert lanes == [BULK, QUESTION, QUESTION]
+    finally:
+        del encoder.run
+    assert encoder.compiled(BULK) is not encoder.compiled(QUESTION)
+    assert encoder.compiled(QUESTION).get_property("NUM_STREAMS") == 1
+    assert np.allclose(documents, sentences, atol=1e-6)
 
 
 def test_a_store_is_shared_between_backends(

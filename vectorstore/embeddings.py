@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.embeddings import Embeddings
 
 from rag.errors import ConfigError
+from vectorstore.lanes import BULK, QUESTION
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -231,20 +232,26 @@ class LocalEmbedder(Embeddings):
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         prompt = self.passage_prompt
-        return self._embed([prompt + t for t in texts] if prompt else texts)
+        return self._embed([prompt + t for t in texts] if prompt else texts, BULK)
+
+    def embed_sentences(self, texts: list[str]) -> list[list[float]]:
+        """Passages embedded for a question being answered (its candidate sentences): on the
+        question's lane, so they never wait for an ingest's batch."""
+        prompt = self.passage_prompt
+        return self._embed([prompt + t for t in texts] if prompt else texts, QUESTION)
 
     def embed_query(self, text: str) -> list[float]:
-        return self._embed([self.query_prompt + text])[0]
+        return self._embed([self.query_prompt + text], QUESTION)[0]
 
     def embed_queries(self, texts: list[str]) -> list[list[float]]:
         """Many questions in one call (evaluation and fitting embed thousands)."""
-        return self._embed([self.query_prompt + t for t in texts])
+        return self._embed([self.query_prompt + t for t in texts], QUESTION)
 
-    def _embed(self, texts: list[str]) -> list[list[float]]:
+    def _embed(self, texts: list[str], lane: str) -> list[list[float]]:
         if not texts:
             return []
         if self.backend != "torch":
-            rows: list[list[float]] = self.encoder.encode(texts, self.batch_size).tolist()
+            rows: list[list[float]] = self.encoder.encode(texts, self.batch_size, lane).tolist()
             return rows
         vectors = self.model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from rag.errors import ConfigError
+from vectorstore.lanes import BULK, QUESTION, QuestionsFirst
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 EXPORT_VERSION = "2"  # bump when the export recipe changes, so caches are rebuilt
@@ -154,23 +155,32 @@ def fuse_transformer(source: Path, target: Path, config: Any) -> None:
 
 
 class BatchEncoder:
-    """Tokenise once, encode in length-sorted batches; subclasses run one padded batch."""
+    """Tokenise once, encode in length-sorted batches; subclasses run one padded batch.
+    A question's batches go first: an ingest's wait for a pause in them (`lanes`)."""
 
     def __init__(self, model_path: Path, max_tokens: int) -> None:
         self.tokenizer = window_tokenizer(model_path, max_tokens)
+        self.lanes = QuestionsFirst()
 
     width_multiple = 1  # a batch's padded width is rounded up to a multiple of this
 
-    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+    def run(self, feeds: dict[str, np.ndarray], lane: str = BULK) -> np.ndarray:
         raise NotImplementedError
 
-    def encode(self, texts: Sequence[str], batch_size: int) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int, lane: str = BULK) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids), reverse=True)
         out = np.zeros((len(texts), 0), dtype=np.float32)
         for start in range(0, len(order), batch_size):
-            batch = [encodings[i] for i in order[start : start + batch_size]]
-            vectors = self.run(padded_feeds(batch, self.width_multiple))
+            feeds = padded_feeds(
+                [encodings[i] for i in order[start : start + batch_size]], self.width_multiple
+            )
+            if lane == QUESTION:
+                with self.lanes.question():
+                    vectors = self.run(feeds, lane)
+            else:
+                self.lanes.before_bulk()
+                vectors = self.run(feeds, lane)
             if out.shape[1] == 0:
                 out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
             out[order[start : start + batch_size]] = vectors
@@ -216,5 +226,6 @@ class OnnxEncoder(BatchEncoder):
             str(onnx_path), options, providers=["CPUExecutionProvider"]
         )
 
-    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+    def run(self, feeds: dict[str, np.ndarray], lane: str = BULK) -> np.ndarray:
+        # An onnxruntime session takes concurrent calls: it needs no lanes.
         return np.asarray(self.session.run(None, feeds)[0])

@@ -27,11 +27,13 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from vectorstore.lanes import BULK
 from vectorstore.onnx_backend import (
     INPUTS,
     BatchEncoder,
@@ -161,11 +163,9 @@ def lookup(rows: np.ndarray, scales: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return rows[ids].astype(np.float32) * scales[ids][..., None]
 
 
-STREAMS = 2
-
-
 class OpenVinoEncoder(BatchEncoder):
-    """Sentence embeddings from an OpenVINO model, one inference request per batch."""
+    """Sentence embeddings from an OpenVINO model: one compiled model per lane, so a
+    question's embeddings never queue behind an ingest's batch."""
 
     # OpenVINO keeps memory for every input width it has run: a server answering questions
     # (each batch a new width) grew by ~490 MB over 200 of them, ~170 MB with widths rounded
@@ -173,30 +173,41 @@ class OpenVinoEncoder(BatchEncoder):
     width_multiple = 16
 
     def __init__(self, xml_path: Path, model_path: Path, max_tokens: int, threads: int) -> None:
-        import openvino as ov
-
         super().__init__(model_path, max_tokens)
-        config: dict[str, Any] = {
-            "INFERENCE_NUM_THREADS": threads,
-            # Two requests run at once, so a question is never queued behind an ingest's
-            # batch (one stream ran them in turn: a question waited ~0.5-1.2 s). Measured on
-            # 2 cores against one stream with the latency hint: the same single-query
-            # latency and batch throughput, within the noise (README, "Reads during writes").
-            "NUM_STREAMS": STREAMS,
-            # Each new batch shape (rows x tokens) adds a cached kernel set, ~5 MB for e5:
-            # the default capacity (5,000) let a server answering questions grow by GBs.
-            "CPU_RUNTIME_CACHE_CAPACITY": 16,
-        }
-        self.compiled = ov.Core().compile_model(str(xml_path), "CPU", config)
-        self.output = self.compiled.output(0)
+        self.xml_path = xml_path
+        self.threads = threads
+        self._compiled: dict[str, Any] = {}
+        self._lock = threading.Lock()
         rows, scales = table_paths(xml_path)
         # Memory-mapped: only the pages of the pieces met are read and kept.
         self.rows = np.load(rows, mmap_mode="r")
         self.scales = np.load(scales, mmap_mode="r")
+        self.compiled(BULK)  # a broken export fails here, at load, not at the first ingest
 
-    def run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+    def compiled(self, lane: str) -> Any:
+        """The lane's compiled model, compiled at its first use (~50 MB more for the second:
+        the weights are shared)."""
+        with self._lock:
+            if lane not in self._compiled:
+                import openvino as ov
+
+                config: dict[str, Any] = {
+                    # One stream with every thread: a request runs on all cores. Two streams
+                    # split the threads between requests, which halved a lone request's
+                    # speed (ingest 22,500 -> 44,700 chars/s, 12 sentences 159 -> 86 ms).
+                    "INFERENCE_NUM_THREADS": self.threads,
+                    "NUM_STREAMS": 1,
+                    # Each new batch shape (rows x tokens) adds a cached kernel set, ~5 MB for
+                    # e5: the default capacity (5,000) let a server grow by GBs.
+                    "CPU_RUNTIME_CACHE_CAPACITY": 16,
+                }
+                self._compiled[lane] = ov.Core().compile_model(str(self.xml_path), "CPU", config)
+            return self._compiled[lane]
+
+    def run(self, feeds: dict[str, np.ndarray], lane: str = BULK) -> np.ndarray:
+        compiled = self.compiled(lane)
         # A request per call: the compiled model is shared, a request is not thread-safe.
-        request = self.compiled.create_infer_request()
+        request = compiled.create_infer_request()
         inputs = {name: feeds[name] for name in INPUTS}
         inputs[EMBEDS] = lookup(self.rows, self.scales, feeds["input_ids"])
-        return np.asarray(request.infer(inputs)[self.output])
+        return np.asarray(request.infer(inputs)[compiled.output(0)])

@@ -12,9 +12,9 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 from vectorstore.documents import Chunk
 from vectorstore.store import ChromaStore
@@ -46,10 +46,19 @@ class _Lru:
                 self._items.popitem(last=False)
 
 
+class QuestionEncoder(Protocol):
+    """What answering a question embeds: the question, and its candidate sentences as
+    passages (`vectorstore.embeddings.LocalEmbedder`, on its question lane)."""
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+    def embed_sentences(self, texts: list[str]) -> list[list[float]]: ...
+
+
 class DenseScorer:
     """Cosines between a question and chunks or sentences; constructing it does no I/O."""
 
-    def __init__(self, embedder: Embeddings, store: ChromaStore) -> None:
+    def __init__(self, embedder: QuestionEncoder, store: ChromaStore) -> None:
         self.embedder = embedder
         self.store = store
         self._queries = _Lru(QUERY_CACHE)
@@ -77,7 +86,7 @@ class DenseScorer:
         """The cosine of `text` to each sentence, embedded as a passage (cached)."""
         known = {s: self._sentences.get(s) for s in set(sentences)}
         missing = sorted(s for s, v in known.items() if v is None)
-        for s, v in zip(missing, self.embedder.embed_documents(missing), strict=True):
+        for s, v in zip(missing, self.embedder.embed_sentences(missing), strict=True):
             vector = np.asarray(v, dtype=np.float32)
             known[s] = vector
             self._sentences.put(s, vector)
