@@ -66,6 +66,7 @@ bench: install
 	$(BIN)/python -m bench.chunk_writes --out bench-results/chunk-writes.json
 	$(BIN)/python -m bench.duplicate_path --out bench-results/duplicate-path.json
 	$(BIN)/python -m bench.concurrency --out bench-results/concurrency.json
+	$(BIN)/python -m bench.server_100k --out bench-results/server-100k.json
 
 # Refresh the README's screenshot (docs/screenshot.png) from the browser test.
 screenshot: install browser

@@ -185,8 +185,8 @@ class OpenVinoEncoder(BatchEncoder):
         self.compiled(BULK)  # a broken export fails here, at load, not at the first ingest
 
     def compiled(self, lane: str) -> Any:
-        """The lane's compiled model, compiled at its first use (~50 MB more for the second:
-        the weights are shared)."""
+        """The lane's compiled model, compiled at its first use (the second added ~50 MB of
+        resident memory, measured: the word-embedding table is outside both)."""
         with self._lock:
             if lane not in self._compiled:
                 import openvino as ov
