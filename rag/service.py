@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -130,9 +131,13 @@ class NewsQA:
         return cls(settings, store, embedder, answerer)
 
     def warm_up(self) -> None:
-        """Load the model, open the store and build the lexical index now, not on a request."""
-        self.embedder.embed_query("warm up")
-        self._lexical()
+        """Load the model, open the store and build the lexical index now, not on a request:
+        the model compiles in a thread (OpenVINO lets go of the GIL) while the lexical
+        snapshot loads."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsrag-warm-up") as pool:
+            model = pool.submit(self.embedder.embed_query, "warm up")
+            self._lexical()
+            model.result()
 
     def watch_store(self) -> None:
         """Follow other processes' writes to the same Chroma (servers call this)."""
