@@ -108,7 +108,8 @@ class LocalEmbedder(Embeddings):
         self.threads = threads or min(4, os.cpu_count() or 1)
         self._model: SentenceTransformer | None = None
         self._encoder: BatchEncoder | None = None
-        self._counter: Any = None
+        self._window_tokenizer: Any = None
+        self._tokenizer_lock = threading.Lock()  # `encoder` holds `_lock` while it asks
         self._window_size: int | None = None
         self._prompts: dict[str, str] | None = None
         self._prompt_cost: int | None = None
@@ -161,11 +162,20 @@ class LocalEmbedder(Embeddings):
             from vectorstore.openvino_backend import OpenVinoEncoder, export_openvino_int8
 
             xml = export_openvino_int8(self.model_path, self.cache_dir, self._window())
-            return OpenVinoEncoder(xml, self.model_path, self._window(), self.threads)
+            return OpenVinoEncoder(xml, self._tokenizer(), self.threads)
         from vectorstore.onnx_backend import OnnxEncoder, export_int8
 
         path = export_int8(self.model_path, self.cache_dir)
-        return OnnxEncoder(path, self.model_path, self._window(), self.threads)
+        return OnnxEncoder(path, self._tokenizer(), self.threads)
+
+    def _tokenizer(self) -> Any:
+        """The int8 backends' one tokenizer, for the encoder and the token counter alike."""
+        with self._tokenizer_lock:
+            if self._window_tokenizer is None:
+                from vectorstore.onnx_backend import window_tokenizer
+
+                self._window_tokenizer = window_tokenizer(self.model_path, self._window())
+            return self._window_tokenizer
 
     def _window(self) -> int:
         """The model's window from its config, read once: chunking asks for every article."""
@@ -212,20 +222,16 @@ class LocalEmbedder(Embeddings):
         return self._prompt_cost
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """Word pieces of each text alone, without the special tokens or the prompt."""
+        """Word pieces of each text alone, without the special tokens or the prompt. The int8
+        backends count with the encoder's own tokenizer (one copy in memory), which stops at
+        the model's window: a longer text counts as the window, and fits no chunk either way."""
         return self._count(texts)
 
     def _count(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
         if self.backend != "torch":
-            if self._counter is None:
-                from tokenizers import Tokenizer
-
-                self._counter = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
-                self._counter.no_truncation()
-                self._counter.no_padding()  # tokenizer.json pads to 128 by default
-            found = self._counter.encode_batch(list(texts), add_special_tokens=False)
+            found = self._tokenizer().encode_batch(list(texts), add_special_tokens=False)
             return [len(e.ids) for e in found]
         encoded: Any = self.model.tokenizer(list(texts), add_special_tokens=False, verbose=False)
         return [len(ids) for ids in encoded["input_ids"]]

@@ -172,8 +172,8 @@ class OpenVinoEncoder(BatchEncoder):
     # to 16 tokens, at the same speed and the same vectors (README, "Speed and memory").
     width_multiple = 16
 
-    def __init__(self, xml_path: Path, model_path: Path, max_tokens: int, threads: int) -> None:
-        super().__init__(model_path, max_tokens)
+    def __init__(self, xml_path: Path, tokenizer: Any, threads: int) -> None:
+        super().__init__(tokenizer)
         self.xml_path = xml_path
         self.threads = threads
         self._compiled: dict[str, Any] = {}
