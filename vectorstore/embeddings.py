@@ -237,14 +237,16 @@ class LocalEmbedder(Embeddings):
         return [len(ids) for ids in encoded["input_ids"]]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        prompt = self.passage_prompt
-        return self._embed([prompt + t for t in texts] if prompt else texts, BULK)
+        return self._embed(self._passages(texts), BULK)
 
     def embed_sentences(self, texts: list[str]) -> list[list[float]]:
         """Passages embedded for a question being answered (its candidate sentences): on the
         question's lane, so they never wait for an ingest's batch."""
+        return self._embed(self._passages(texts), QUESTION)
+
+    def _passages(self, texts: list[str]) -> list[str]:
         prompt = self.passage_prompt
-        return self._embed([prompt + t for t in texts] if prompt else texts, QUESTION)
+        return [prompt + t for t in texts] if prompt else texts
 
     def embed_query(self, text: str) -> list[float]:
         return self._embed([self.query_prompt + text], QUESTION)[0]
