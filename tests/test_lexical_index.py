@@ -109,3 +109,19 @@ def test_an_empty_index_and_unknown_terms_find_nothing() -> None:
     assert index.search(["zzz"], 5) == []
     assert index.search(["cremlin", "cremlin"], 5)[0][0] == 0  # repeated terms count twice
     assert index.without([0]).search(["cremlin"], 5) == []
+
+
+def test_sentence_chunks_hold_what_lists_would() -> None:
+    """The corpus's sentence-to-chunks map as two arrays, against the lists it replaced."""
+    from rag.retrieval.corpus import SentenceChunks
+
+    first, second = [[0], [0, 1], [1], [2]], [[0, 1], [], [1]]
+    a, b = SentenceChunks.of(first), SentenceChunks.of(second)
+    assert len(a) == 4 and [a[s] for s in range(4)] == first
+    assert a.lists(1, 3) == first[1:3]
+    assert a.firsts().tolist() == [0, 0, 1, 2]
+    joined = SentenceChunks.joined([a, b.shifted(3)])
+    assert joined.lists(0, len(joined)) == [*first, [3, 4], [], [4]]
+    assert SentenceChunks.joined([]).lists(0, 0) == [] and len(SentenceChunks.of([])) == 0
+    moved = np.array([-1, 0, 1, -1, 2])  # chunks 0 and 3 dropped, the others renumbered
+    assert joined.kept(np.array([2, 3, 6]), moved).lists(0, 3) == [[0], [1], [2]]
