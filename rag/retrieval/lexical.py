@@ -99,7 +99,7 @@ class Postings:
     """One immutable segment of an index: each text's term counts, a column per term."""
 
     vocab: dict[str, int]  # term -> column
-    counts: csc_matrix  # (texts, terms), term frequencies
+    counts: csc_matrix  # (texts, terms), term frequencies (uint16)
     lengths: np.ndarray  # tokens per text
     name: str = field(default_factory=lambda: uuid.uuid4().hex)
 
@@ -109,7 +109,9 @@ class Postings:
         flat = [vocab.setdefault(t, len(vocab)) for toks in tokens for t in toks]
         lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
         rows = np.repeat(np.arange(len(tokens)), lengths)
-        ones = np.ones(len(flat), dtype=np.float32)  # duplicates are summed into counts
+        # Duplicates are summed into counts; 16 bits hold any text's (a chunk is ~500 pieces)
+        # in half the memory of float32 (60 MB over the three indexes at 100k chunks).
+        ones = np.ones(len(flat), dtype=np.uint16)
         columns = np.array(flat, dtype=np.int64)
         counts = csc_matrix((ones, (rows, columns)), (len(tokens), len(vocab)))
         counts.sum_duplicates()
@@ -124,7 +126,7 @@ class Postings:
         if j is None:
             return _NO_ROWS, _NO_COUNTS
         a, b = self.counts.indptr[j], self.counts.indptr[j + 1]
-        return self.counts.indices[a:b], self.counts.data[a:b]
+        return self.counts.indices[a:b], self.counts.data[a:b].astype(np.float32)
 
     def rows(self, positions: np.ndarray, vocab: dict[str, int]) -> csr_matrix:
         """These texts' counts with columns renumbered into `vocab` (which holds this
