@@ -134,8 +134,10 @@ def serve(
     import uvicorn
 
     from rag.http.app import create_app
+    from rag.http.malloc import limit_arenas
 
     settings = load_settings()
+    limit_arenas(settings.malloc_arenas)  # before the server's threads start
     service = _service(settings)
     service.warm_up()
     service.watch_store()  # other processes' writes to the same Chroma, within a second or so

@@ -74,6 +74,13 @@ class Settings(BaseSettings):
         description="how often a server checks the store for other processes' writes",
     )
     ingest_batch: int = Field(512, ge=1, le=4096, description="chunks embedded per model call")
+    malloc_arenas: int = Field(
+        2,
+        ge=0,
+        le=64,
+        description="glibc malloc arenas of `newsrag serve` (0: glibc's default, 8 per core); "
+        "fewer keep a server's memory from growing with its threads",
+    )
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)
     # optional generative answers (rag.answering.llm) from an OpenAI-compatible server
