@@ -22,7 +22,7 @@ from vectorstore.embeddings import LocalEmbedder, bundled_model_path
 from vectorstore.ingest import chunk_article
 from vectorstore.lanes import BULK, QUESTION
 from vectorstore.loaders import read_article
-from vectorstore.onnx_backend import check_mean_pooling, padded_feeds
+from vectorstore.onnx_backend import check_mean_pooling, padded_feeds, split_batches
 from vectorstore.openvino_backend import (
     EMBEDS,
     OpenVinoEncoder,
@@ -113,6 +113,38 @@ def test_a_batch_pads_to_its_longest_text_rounded_to_the_multiple() -> None:
     assert all(f.shape == (2, 32) for f in feeds.values())
     assert feeds["attention_mask"].sum(axis=1).tolist() == [3, 18]  # the padding is masked
     assert padded_feeds([Encoding(16)], 16)["input_ids"].shape == (1, 16)
+
+
+def test_batches_split_where_padding_costs_more_than_a_call() -> None:
+    """The split with the fewest padded tokens plus a cost per call, against every split."""
+    import itertools
+    import random
+
+    def cost(spans: list[tuple[int, int]], widths: list[int], call: int) -> int:
+        return sum((b - a) * widths[a] + call for a, b in spans)
+
+    rng = random.Random(0)
+    for _ in range(200):
+        widths = sorted((16 * rng.randint(1, 12) for _ in range(rng.randint(1, 8))), reverse=True)
+        most, call = rng.randint(1, 8), rng.choice([0, 64, 128, 1000])
+        spans = split_batches(widths, most, call)
+        assert [a for a, _ in spans] == [0, *(b for _, b in spans[:-1])] and spans[-1][1] == len(
+            widths
+        )
+        assert all(0 < b - a <= most for a, b in spans)
+        every = []
+        for cuts in itertools.product([False, True], repeat=len(widths) - 1):
+            ends = [i + 1 for i, c in enumerate(cuts) if c] + [len(widths)]
+            split = list(zip([0, *ends[:-1]], ends, strict=True))
+            if all(b - a <= most for a, b in split):
+                every.append(cost(split, widths, call))
+        assert cost(spans, widths, call) == min(every)
+    # A question's candidates: the one long sentence alone, the short ones together.
+    assert split_batches([96, 80, 48, 48, 48, 32, 32, 32, 32, 32, 32, 16], 16, 128) == [
+        (0, 2),
+        (2, 12),
+    ]
+    assert split_batches([], 16, 128) == []
 
 
 def test_shipped_calibration_texts_are_the_documented_selection() -> None:

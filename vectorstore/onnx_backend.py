@@ -9,7 +9,7 @@ quantization (per-channel weights). The transformer is traced with eager attenti
 the SDPA graph does not match onnxruntime's attention fusion, and the fused int8 graph
 encodes about 1.3x faster (README). Inference needs only `tokenizers` and `onnxruntime`
 — torch is not even imported once the file exists. Texts are encoded in length-sorted
-batches, so little compute goes to padding.
+batches, split where the padding would cost more than another call (`split_batches`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from rag.errors import ConfigError
 from vectorstore.lanes import BULK, QUESTION, QuestionsFirst
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+CALL_COST = 128  # padded tokens a further batch must save to pay for its call (measured)
 EXPORT_VERSION = "2"  # bump when the export recipe changes, so caches are rebuilt
 
 
@@ -170,11 +171,12 @@ class BatchEncoder:
     def encode(self, texts: Sequence[str], batch_size: int, lane: str = BULK) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids), reverse=True)
+        widths = [
+            -(-len(encodings[i].ids) // self.width_multiple) * self.width_multiple for i in order
+        ]
         out = np.zeros((len(texts), 0), dtype=np.float32)
-        for start in range(0, len(order), batch_size):
-            feeds = padded_feeds(
-                [encodings[i] for i in order[start : start + batch_size]], self.width_multiple
-            )
+        for start, end in split_batches(widths, batch_size, CALL_COST):
+            feeds = padded_feeds([encodings[i] for i in order[start:end]], self.width_multiple)
             if lane == QUESTION:
                 with self.lanes.question():
                     vectors = self.run(feeds, lane)
@@ -183,8 +185,30 @@ class BatchEncoder:
                 vectors = self.run(feeds, lane)
             if out.shape[1] == 0:
                 out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
-            out[order[start : start + batch_size]] = vectors
+            out[order[start:end]] = vectors
         return out
+
+
+def split_batches(widths: Sequence[int], most: int, call_cost: int) -> list[tuple[int, int]]:
+    """(start, end) of the batches for texts of these padded `widths`, longest first: the
+    split with the fewest padded tokens plus `call_cost` per batch, `most` texts a batch.
+
+    One batch pads every text to the longest: a question's 12 candidate sentences are half
+    padding (SQuAD-it, 500 random sets of 12: 1,152 padded tokens at the median, 768 when
+    split in two where it pays)."""
+    n = len(widths)
+    best = [0] + [1 << 62] * n  # best[i]: the cheapest split of the first i texts
+    cut = [0] * (n + 1)
+    for end in range(1, n + 1):
+        for start in range(max(0, end - most), end):
+            cost = best[start] + (end - start) * widths[start] + call_cost
+            if cost < best[end]:
+                best[end], cut[end] = cost, start
+    spans, end = [], n
+    while end:
+        spans.append((cut[end], end))
+        end = cut[end]
+    return spans[::-1]
 
 
 def window_tokenizer(model_path: Path, max_tokens: int) -> Any:
