@@ -46,8 +46,10 @@ def piece_models(
     """The two SentencePiece model files (name -> serialized ModelProto) for a unigram
     vocabulary in id order, its special ids (`bos`, `eos`, `pad`, `unk`) and its precompiled
     normalisation map."""
-    from sentencepiece import sentencepiece_model_pb2 as pb
+    from sentencepiece import sentencepiece_model_pb2
 
+    # Generated protobuf classes: typed as Any, as their attributes exist only at run time.
+    pb: Any = sentencepiece_model_pb2
     kinds = pb.ModelProto.SentencePiece
     control = {special["bos"], special["eos"], special["pad"]}
 
