@@ -7,7 +7,7 @@ steps it takes: `torch.onnx.export` of transformer + mean pooling + L2 norm,
 onnxruntime's transformer fusions (optimum's "O2"), then onnxruntime's dynamic int8
 quantization (per-channel weights). The transformer is traced with eager attention:
 the SDPA graph does not match onnxruntime's attention fusion, and the fused int8 graph
-encodes about 1.3x faster (README). Inference needs only `tokenizers` and `onnxruntime`
+encodes about 1.3x faster (README). Inference needs only a tokenizer and `onnxruntime`
 — torch is not even imported once the file exists. Texts are encoded in length-sorted
 batches, split where the padding would cost more than another call (`split_batches`).
 """
