@@ -21,8 +21,10 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.answering.citations import invalid_citations
+from rag.answering.crosslingual import aligned_shares, with_aligned_words
 from rag.answering.extractive import (
     Answer,
+    ScoredSentence,
     Similarity,
     compose_answer,
     pick_sentences,
@@ -342,21 +344,25 @@ class NewsQA:
             []  # the question is about someone or something the articles never mention
             if italian and unknown_names(query.question, state.corpus.index)
             else pick_sentences(
-                score_sentences(
-                    state.terms,
-                    [*answer_chunks(chunks, state.focus), *near.passages],
-                    kind,
-                    state.corpus.sentences,
-                    previous_answer(query.history),
-                    self._sentence_similarity(query.question, query.history),
-                    leads(query.question, state.terms.keys(), near, focus_bodies),
-                    # A follow-up says little in its own words: the kind of words it asks
-                    # for weighs more there (measured; on single questions it lengthened
-                    # the answers past their budget).
-                    span_kind(query.question) if query.history else None,
-                    # Each compared sentence costs an embedding; an Italian question's own
-                    # words already rank its candidates (a foreign question's do not).
-                    (self.settings.dense_sentences or None) if italian else None,
+                self._aligned(
+                    query.question,
+                    italian,
+                    score_sentences(
+                        state.terms,
+                        [*answer_chunks(chunks, state.focus), *near.passages],
+                        kind,
+                        state.corpus.sentences,
+                        previous_answer(query.history),
+                        self._sentence_similarity(query.question, query.history),
+                        leads(query.question, state.terms.keys(), near, focus_bodies),
+                        # A follow-up says little in its own words: the kind of words it asks
+                        # for weighs more there (measured; on single questions it lengthened
+                        # the answers past their budget).
+                        span_kind(query.question) if query.history else None,
+                        # Each compared sentence costs an embedding; an Italian question's own
+                        # words already rank its candidates (a foreign question's do not).
+                        (self.settings.dense_sentences or None) if italian else None,
+                    ),
                 ),
                 self.settings.answer_sentences,
                 self.settings.abstain_below,
@@ -368,6 +374,20 @@ class NewsQA:
         if invalid_citations(answer.citations, bodies):
             raise NewsragError("a citation did not match its article; the answer was withheld")
         return answer
+
+    def _aligned(
+        self, question: str, italian: bool, scored: list[ScoredSentence]
+    ) -> list[ScoredSentence]:
+        """For a question in another language, the candidates re-scored with its words
+        aligned to theirs (rag.answering.crosslingual); an Italian question's as they are."""
+        if italian or self.settings.dense_weight <= 0 or not self.settings.align_words:
+            return scored
+        language = detect_language(question)
+        idf = self._lexical().index.idf
+        return with_aligned_words(
+            scored,
+            lambda texts: aligned_shares(question, language, texts, self.dense.word_vectors, idf),
+        )
 
     def _sentence_similarity(
         self, question: str, history: Sequence[Mapping[str, str]]

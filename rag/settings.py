@@ -57,6 +57,11 @@ class Settings(BaseSettings):
         description="candidate sentences of an Italian question compared with it by the dense "
         "model, the best by their lexical score (0: all; each costs an embedding)",
     )
+    align_words: bool = Field(
+        True,
+        description="re-score a foreign question's best sentences by its words' translations "
+        "among theirs (rag.answering.crosslingual)",
+    )
     dense_abstain_below: float = Field(
         0.83,
         ge=0.0,

@@ -47,6 +47,11 @@ def detect_language(text: str) -> str:
     return max(counts, key=lambda lang: counts[lang])
 
 
+def function_words(language: str) -> frozenset[str]:
+    """The asking and function words by which `language` is told apart (lowercase)."""
+    return _LEXICON.get(language, frozenset())
+
+
 def abstention_message(question: str) -> str:
     """'Not in the articles', in the question's language."""
     return ABSTENTION[detect_language(question)]

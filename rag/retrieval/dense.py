@@ -21,6 +21,7 @@ from vectorstore.store import ChromaStore
 
 QUERY_CACHE = 256  # question texts (a conversation's queries, retries, the eval's baselines)
 SENTENCE_CACHE = 20_000  # sentence vectors: 20,000 x 384 float32 = 31 MB at most
+WORD_CACHE = 10_000  # single words of foreign questions and their candidates: 15 MB at most
 
 
 class _Lru:
@@ -54,6 +55,8 @@ class QuestionEncoder(Protocol):
 
     def embed_sentences(self, texts: list[str]) -> list[list[float]]: ...
 
+    def embed_queries(self, texts: list[str]) -> list[list[float]]: ...
+
 
 class DenseScorer:
     """Cosines between a question and chunks or sentences; constructing it does no I/O."""
@@ -63,6 +66,7 @@ class DenseScorer:
         self.store = store
         self._queries = _Lru(QUERY_CACHE)
         self._sentences = _Lru(SENTENCE_CACHE)
+        self._words = _Lru(WORD_CACHE)
 
     def query_vector(self, text: str) -> np.ndarray:
         found = self._queries.get(text)
@@ -92,3 +96,16 @@ class DenseScorer:
             self._sentences.put(s, vector)
         query = self.query_vector(text)
         return [float(np.dot(known[s], query)) for s in sentences]  # type: ignore[arg-type]
+
+    def word_vectors(self, words: Sequence[str]) -> np.ndarray:
+        """Unit vectors of single words, each embedded alone as a query (cached): the
+        cross-lingual alignment of rag.answering.crosslingual compares them."""
+        known = {w: self._words.get(w) for w in set(words)}
+        missing = sorted(w for w, v in known.items() if v is None)
+        for w, v in zip(missing, self.embedder.embed_queries(missing), strict=True):
+            vector = np.asarray(v, dtype=np.float32)
+            vector /= np.linalg.norm(vector) or 1.0
+            known[w] = vector
+            self._words.put(w, vector)
+        found = [vec for w in words if (vec := known[w]) is not None]
+        return np.stack(found) if found else np.zeros((0, 0), np.float32)

@@ -1,0 +1,153 @@
+"""Word-by-word alignment of a foreign question with Italian sentences: the pure pieces on
+vectors made by hand, then the real multilingual-e5-small on an English question."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from rag.answering.crosslingual import (
+    ALIGN_SENTENCES,
+    ALIGN_WEIGHT,
+    Alignment,
+    align,
+    aligned_share,
+    aligned_shares,
+    question_words,
+    sentence_words,
+    with_aligned_words,
+)
+from rag.answering.extractive import ScoredSentence
+from rag.retrieval.dense import DenseScorer
+from rag.service import NewsQA
+from tests.test_answers import assert_citations_verbatim
+from vectorstore.documents import Chunk
+from vectorstore.embeddings import LocalEmbedder
+from vectorstore.sentences import sentence_spans
+
+
+def unit(*xs: float) -> np.ndarray:
+    v = np.array(xs, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_question_words_leave_out_the_languages_stopwords() -> None:
+    assert question_words("Who gave oxygen its name?", "en") == ["gave", "oxygen", "name"]
+    assert question_words("¿Con quién se casó Temüjin?", "es") == ["casó", "Temüjin"]
+    assert question_words("Wie viele Kunden hatte Sky im Jahr 2015?", "de")[-1] == "2015"
+    assert sentence_words("Il nome ossigeno fu coniato nel 1777.") == [
+        "nome", "ossigeno", "coniato", "1777",
+    ]  # fmt: skip
+
+
+def test_align_takes_the_nearest_word_and_its_close_forms() -> None:
+    targets = ["ossigeno", "ossigenato", "nome", "fiume"]
+    target_vectors = np.stack(
+        [unit(1, 0, 0), unit(0.97, 0.25, 0), unit(0, 1, 0), unit(0.3, 0.3, 1)]
+    )
+    asked = ["oxygen", "name", "gave"]
+    asked_vectors = np.stack([unit(1, 0.05, 0), unit(0.05, 1, 0), unit(1, 1, 1)])
+    idf = {"ossigen": 3.0, "nom": 1.5}.get
+    found = align(asked, asked_vectors, targets, target_vectors, lambda t: idf(t) or 0.0)
+    assert found[0] == Alignment("oxygen", frozenset({"ossigeno", "ossigenato"}), 3.0)
+    assert found[1] == Alignment("name", frozenset({"nome"}), 1.5)
+    assert found[2] == Alignment("gave", frozenset(), 1.0)  # nothing near enough
+
+
+def test_a_number_weighs_as_the_rarest_word_and_no_target_translates_nothing() -> None:
+    found = align(
+        ["2015", "Kunden"],
+        np.stack([unit(1, 0), unit(0, 1)]),
+        ["2015", "clienti"],
+        np.stack([unit(1, 0), unit(0, 1)]),
+        lambda t: 2.5 if t == "client" else 0.0,
+    )
+    assert [a.weight for a in found] == [2.5, 2.5]
+    assert align(["x"], np.zeros((1, 2)), [], np.zeros((0, 2)), lambda t: 1.0) == [
+        Alignment("x", frozenset(), 1.0)
+    ]
+
+
+def test_aligned_share_counts_the_weight_of_translated_words() -> None:
+    alignments = [
+        Alignment("oxygen", frozenset({"ossigeno"}), 3.0),
+        Alignment("name", frozenset({"nome"}), 1.0),
+        Alignment("gave", frozenset(), 1.0),
+    ]
+    assert aligned_share(alignments, {"nome", "ossigeno", "1777"}) == pytest.approx(0.8)
+    assert aligned_share(alignments, {"fiume"}) == 0.0
+    assert aligned_share([], {"fiume"}) == 0.0
+
+
+def test_with_aligned_words_rescores_only_the_best_by_cosine() -> None:
+    body = " ".join(f"Frase numero {i} del testo." for i in range(ALIGN_SENTENCES + 2))
+    chunk = Chunk("d", 0, 0, len(body), body)
+    spans = sentence_spans(body)
+    scored = [
+        ScoredSentence(chunk, s, e, 0.0, score=1.0 - i / 100, cosine=0.9 - i / 100)
+        for i, (s, e) in enumerate(spans[: ALIGN_SENTENCES + 2])
+    ]
+    asked: list[Sequence[str]] = []
+
+    def shares(texts: Sequence[str]) -> list[float]:
+        asked.append(texts)
+        return [1.0 if "numero 3 " in t else 0.0 for t in texts]
+
+    out = with_aligned_words(scored, shares)
+    assert len(asked[0]) == ALIGN_SENTENCES  # the last two are not compared
+    assert asked[0][0] == body[spans[0][0] : spans[0][1]]  # the sentence's own text
+    assert out[0] == dataclasses.replace(scored[3], score=scored[3].score + ALIGN_WEIGHT)
+    assert out[1:] == [s for i, s in enumerate(scored) if i != 3]
+    assert with_aligned_words([], shares) == []
+
+
+@pytest.mark.integration
+def test_real_word_vectors_align_english_with_italian(embedder: LocalEmbedder) -> None:
+    """The real model: "oxygen" and "name" find "ossigeno" and "nome"; the sentence that
+    holds them gains more than one that shares only the topic (whose common verb "viene"
+    passes for "gave": IDF keeps such accidents light)."""
+    idf = {"ossigen": 2.0, "nom": 1.5}
+    dense = DenseScorer(embedder, store=None)  # type: ignore[arg-type]  # words need no store
+    sentences = [
+        "Il nome ossigeno fu coniato nel 1777 da Antoine Lavoisier.",
+        "L' ossigeno liquido viene usato nei razzi.",
+    ]
+    shares = aligned_shares(
+        "Who gave oxygen its name?", "en", sentences, dense.word_vectors, lambda t: idf.get(t, 0.2)
+    )
+    assert shares[0] > shares[1] > 0.0
+    vectors = dense.word_vectors(["oxygen", "ossigeno", "fiume"])
+    assert vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+@pytest.mark.integration
+def test_only_a_foreign_question_aligns_its_words(
+    seeded: NewsQA, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the whole service: an English question's words are aligned (the real word
+    vectors), an Italian question's are not, the setting turns it off, and the quotes are
+    verbatim either way."""
+    embedded: list[list[str]] = []
+    real = seeded.dense.word_vectors
+
+    def spy(words: Sequence[str]) -> np.ndarray:
+        embedded.append(list(words))
+        return real(words)
+
+    monkeypatch.setattr(seeded.dense, "word_vectors", spy)
+    english = seeded.ask("What did Peskov rule out as security guarantees for Ukraine?")
+    assert_citations_verbatim(seeded, english)
+    assert embedded and {"Peskov", "guarantees"} <= set(embedded[0])
+    embedded.clear()
+    italian = seeded.ask("Che cosa ha escluso Peskov come garanzie di sicurezza?")
+    assert_citations_verbatim(seeded, italian)
+    assert not italian.abstained and embedded == []
+    monkeypatch.setattr(seeded.settings, "align_words", False)
+    plain = seeded.ask("What did Peskov rule out as security guarantees for Ukraine?")
+    assert_citations_verbatim(seeded, plain)
+    assert embedded == []
