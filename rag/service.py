@@ -347,6 +347,7 @@ class NewsQA:
                 self._aligned(
                     query.question,
                     italian,
+                    state.corpus,
                     score_sentences(
                         state.terms,
                         [*answer_chunks(chunks, state.focus), *near.passages],
@@ -376,14 +377,14 @@ class NewsQA:
         return answer
 
     def _aligned(
-        self, question: str, italian: bool, scored: list[ScoredSentence]
+        self, question: str, italian: bool, corpus: LexicalCorpus, scored: list[ScoredSentence]
     ) -> list[ScoredSentence]:
         """For a question in another language, the candidates re-scored with its words
         aligned to theirs (rag.answering.crosslingual); an Italian question's as they are."""
         if italian or self.settings.dense_weight <= 0 or not self.settings.align_words:
             return scored
         language = detect_language(question)
-        idf = self._lexical().index.idf
+        idf = corpus.index.idf  # the snapshot the question was answered from
         return with_aligned_words(
             scored,
             lambda texts: aligned_shares(question, language, texts, self.dense.word_vectors, idf),
