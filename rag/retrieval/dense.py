@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -88,24 +88,30 @@ class DenseScorer:
 
     def sentence_cosines(self, text: str, sentences: Sequence[str]) -> list[float]:
         """The cosine of `text` to each sentence, embedded as a passage (cached)."""
-        known = {s: self._sentences.get(s) for s in set(sentences)}
-        missing = sorted(s for s, v in known.items() if v is None)
-        for s, v in zip(missing, self.embedder.embed_sentences(missing), strict=True):
-            vector = np.asarray(v, dtype=np.float32)
-            known[s] = vector
-            self._sentences.put(s, vector)
+        vectors = cached_vectors(self._sentences, sentences, self.embedder.embed_sentences)
         query = self.query_vector(text)
-        return [float(np.dot(known[s], query)) for s in sentences]  # type: ignore[arg-type]
+        return [float(np.dot(v, query)) for v in vectors]
 
     def word_vectors(self, words: Sequence[str]) -> np.ndarray:
         """Unit vectors of single words, each embedded alone as a query (cached): the
         cross-lingual alignment of rag.answering.crosslingual compares them."""
-        known = {w: self._words.get(w) for w in set(words)}
-        missing = sorted(w for w, v in known.items() if v is None)
-        for w, v in zip(missing, self.embedder.embed_queries(missing), strict=True):
-            vector = np.asarray(v, dtype=np.float32)
-            vector /= np.linalg.norm(vector) or 1.0
-            known[w] = vector
-            self._words.put(w, vector)
-        found = [vec for w in words if (vec := known[w]) is not None]
-        return np.stack(found) if found else np.zeros((0, 0), np.float32)
+        vectors = cached_vectors(self._words, words, self.embedder.embed_queries)
+        if not vectors:
+            return np.zeros((0, 0), np.float32)
+        rows = np.stack(vectors)
+        norms = np.linalg.norm(rows, axis=1, keepdims=True)
+        return rows / np.where(norms > 0, norms, 1.0)
+
+
+def cached_vectors(
+    cache: _Lru, texts: Sequence[str], embed: Callable[[list[str]], list[list[float]]]
+) -> list[np.ndarray]:
+    """The vector of each text, in order: from `cache`, else embedded (each missing text
+    once, in one call) and kept there."""
+    known = {t: cache.get(t) for t in set(texts)}
+    missing = sorted(t for t, v in known.items() if v is None)
+    for t, row in zip(missing, embed(missing) if missing else [], strict=True):
+        vector = np.asarray(row, dtype=np.float32)
+        known[t] = vector
+        cache.put(t, vector)
+    return [v for t in texts if (v := known[t]) is not None]
