@@ -332,7 +332,8 @@ class NewsQA:
         kind = expected_type(query.question)
         # Italian-only rules: another language's ordinary capitalised words are no unknown
         # names, and its words cannot cover an Italian sentence's, so the cosine decides.
-        italian = detect_language(query.question) == "it"
+        language = detect_language(query.question)
+        italian = language == "it"
         dense_floor = (
             None
             if italian or self.settings.dense_weight <= 0
@@ -346,7 +347,7 @@ class NewsQA:
             else pick_sentences(
                 self._aligned(
                     query.question,
-                    italian,
+                    language,
                     state.corpus,
                     score_sentences(
                         state.terms,
@@ -377,13 +378,12 @@ class NewsQA:
         return answer
 
     def _aligned(
-        self, question: str, italian: bool, corpus: LexicalCorpus, scored: list[ScoredSentence]
+        self, question: str, language: str, corpus: LexicalCorpus, scored: list[ScoredSentence]
     ) -> list[ScoredSentence]:
         """For a question in another language, the candidates re-scored with its words
         aligned to theirs (rag.answering.crosslingual); an Italian question's as they are."""
-        if italian or self.settings.dense_weight <= 0 or not self.settings.align_words:
+        if language == "it" or self.settings.dense_weight <= 0 or not self.settings.align_words:
             return scored
-        language = detect_language(question)
         idf = corpus.index.idf  # the snapshot the question was answered from
         return with_aligned_words(
             scored,
