@@ -20,22 +20,9 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.answering.citations import invalid_citations
-from rag.answering.crosslingual import aligned_shares, with_aligned_words
-from rag.answering.extractive import (
-    Answer,
-    ScoredSentence,
-    Similarity,
-    compose_answer,
-    pick_sentences,
-    previous_answer,
-    question_terms,
-    score_sentences,
-    unknown_names,
-)
-from rag.answering.followup import around, leads
+from rag.answering.extractive import Answer, question_terms
 from rag.answering.language import detect_language
-from rag.answering.span import span_kind
+from rag.answering.quoting import ANSWER_CHUNKS, SentenceAnswerer
 from rag.answering.state import Query, Retrieved
 from rag.answering.streaming import (
     Answerer,
@@ -44,8 +31,7 @@ from rag.answering.streaming import (
     StreamEvent,
     final_answer,
 )
-from rag.errors import InputError, NewsragError
-from rag.retrieval.answer_types import expected_type
+from rag.errors import InputError
 from rag.retrieval.corpus import LexicalCorpus
 from rag.retrieval.dates import in_range
 from rag.retrieval.dense import DenseScorer
@@ -78,16 +64,6 @@ from vectorstore.reindex import ReindexReport
 from vectorstore.reindex import reindex as reindex_store
 from vectorstore.store import ChromaStore
 
-ANSWER_CHUNKS = 4  # passages whose sentences compete for the answer
-
-
-def answer_chunks(chunks: Sequence[Chunk], focus: frozenset[str]) -> list[Chunk]:
-    """The passages whose sentences may answer: the best ANSWER_CHUNKS, or for a follow-up
-    on the same topic those of the conversation's articles (rag.retrieval.focus): "How old
-    was he?" is about the man of the last answer, not anyone's age in other articles."""
-    chosen = [c for c in chunks if c.doc_id in focus] if focus else list(chunks)
-    return chosen[:ANSWER_CHUNKS]
-
 
 def embedder_from_settings(settings: Settings) -> LocalEmbedder:
     """The configured model on the configured backend (loaded on first use)."""
@@ -116,6 +92,7 @@ class NewsQA:
         self._saved_lexical = settings.data_dir / "lexical"
         self.lexical = LiveLexical(store, self._saved_lexical, settings.lexical_refresh_seconds)
         self.dense = DenseScorer(embedder, store)
+        self.quoting = SentenceAnswerer(settings, self.dense)
         self.chain: Runnable[Query, Answer] = RunnableLambda(self._retrieve).with_config(
             run_name="retrieve"
         ) | RunnableLambda(self._respond).with_config(run_name="answer")
@@ -325,100 +302,21 @@ class NewsQA:
         documents = [to_document(c, s) for c, s in ranked]
         return Retrieved(query, corpus, documents, bodies, terms, quotes)
 
-    def _answer(self, state: Retrieved) -> Answer:
-        query = state.query
-        ranked = [(from_document(d), float(d.metadata["score"])) for d in state.documents]
-        chunks = [c for c, _ in ranked]
-        kind = expected_type(query.question)
-        # Italian-only rules: another language's ordinary capitalised words are no unknown
-        # names, and its words cannot cover an Italian sentence's, so the cosine decides.
-        language = detect_language(query.question)
-        italian = language == "it"
-        dense_floor = (
-            None
-            if italian or self.settings.dense_weight <= 0
-            else (self.settings.dense_abstain_below)
-        )
-        focus_bodies = self._bodies_for(state, state.focus)
-        near = around(state.quotes, focus_bodies)
-        picked = (
-            []  # the question is about someone or something the articles never mention
-            if italian and unknown_names(query.question, state.corpus.index)
-            else pick_sentences(
-                self._aligned(
-                    query.question,
-                    language,
-                    state.corpus,
-                    score_sentences(
-                        state.terms,
-                        [*answer_chunks(chunks, state.focus), *near.passages],
-                        kind,
-                        state.corpus.sentences,
-                        previous_answer(query.history),
-                        self._sentence_similarity(query.question, query.history),
-                        leads(query.question, state.terms.keys(), near, focus_bodies),
-                        # A follow-up says little in its own words: the kind of words it asks
-                        # for weighs more there (measured; on single questions it lengthened
-                        # the answers past their budget).
-                        span_kind(query.question) if query.history else None,
-                        # Each compared sentence costs an embedding; an Italian question's own
-                        # words already rank its candidates (a foreign question's do not).
-                        (self.settings.dense_sentences or None) if italian else None,
-                    ),
-                ),
-                self.settings.answer_sentences,
-                self.settings.abstain_below,
-                dense_floor,
-            )
-        )
-        bodies = self._bodies_for(state, {p.chunk.doc_id for p in picked})
-        answer = compose_answer(query.question, picked, ranked, bodies, query.top_k, state.terms)
-        if invalid_citations(answer.citations, bodies):
-            raise NewsragError("a citation did not match its article; the answer was withheld")
-        return answer
-
-    def _aligned(
-        self, question: str, language: str, corpus: LexicalCorpus, scored: list[ScoredSentence]
-    ) -> list[ScoredSentence]:
-        """For a question in another language, the candidates re-scored with its words
-        aligned to theirs (rag.answering.crosslingual); an Italian question's as they are."""
-        if language == "it" or self.settings.dense_weight <= 0 or not self.settings.align_words:
-            return scored
-        idf = corpus.index.idf  # the snapshot the question was answered from
-        return with_aligned_words(
-            scored,
-            lambda texts: aligned_shares(question, language, texts, self.dense.word_vectors, idf),
-        )
-
-    def _sentence_similarity(
-        self, question: str, history: Sequence[Mapping[str, str]]
-    ) -> Similarity | None:
-        """The question's cosine to candidate sentences, when the dense model takes part;
-        for a follow-up, the better of its own and that of the previous question joined to
-        it ("How old was he then?" says little alone)."""
-        if self.settings.dense_weight <= 0:
-            return None
-        cosines = self.dense.sentence_cosines
-        asked = [m["content"] for m in history if m.get("role") == "user" and m.get("content")]
-        if not asked:
-            return lambda sentences: cosines(question, sentences)
-        context = f"{asked[-1]} {question}"
-        return lambda sentences: [
-            max(a, b)
-            for a, b in zip(cosines(question, sentences), cosines(context, sentences), strict=True)
-        ]
-
     def _events(self, state: Retrieved) -> Iterator[StreamEvent]:
         """The configured answerer's events for retrieved evidence (extractive by default)."""
         ranked = [(from_document(d), float(d.metadata["score"])) for d in state.documents]
+
+        def bodies(doc_ids: Iterable[str]) -> dict[str, str]:
+            return self._bodies_for(state, doc_ids)
+
         return self.answerer.stream(
             Evidence(
                 question=state.query.question,
                 history=state.query.history,
                 ranked=ranked,
                 top_k=state.query.top_k,
-                extractive=lambda: self._answer(state),
-                bodies=lambda ids: self._bodies_for(state, ids),
+                extractive=lambda: self.quoting.answer(state, bodies),
+                bodies=bodies,
                 idf=state.corpus.index.idf,
             )
         )

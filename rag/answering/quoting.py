@@ -1,0 +1,143 @@
+"""The extractive answer to retrieved evidence: which sentences answer, quoted and checked.
+
+`NewsQA` retrieves; this step chooses. It gathers the candidate sentences (the best
+passages, or a follow-up's own article and the previous answer's neighbourhood), scores
+them by the question's words and its e5 cosine (rag.answering.extractive), re-scores a
+foreign question's by its words' translations (rag.answering.crosslingual), keeps the best
+and close runners-up, or none, and withholds an answer whose quote does not match its
+article at the stated offsets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from rag.answering.citations import invalid_citations
+from rag.answering.crosslingual import aligned_shares, with_aligned_words
+from rag.answering.extractive import (
+    Answer,
+    ScoredSentence,
+    Similarity,
+    compose_answer,
+    pick_sentences,
+    previous_answer,
+    score_sentences,
+    unknown_names,
+)
+from rag.answering.followup import around, leads
+from rag.answering.language import detect_language
+from rag.answering.span import span_kind
+from rag.answering.state import Retrieved
+from rag.errors import NewsragError
+from rag.retrieval.answer_types import expected_type
+from rag.retrieval.corpus import LexicalCorpus
+from rag.retrieval.dense import DenseScorer
+from rag.retrieval.hybrid import from_document
+from rag.settings import Settings
+from vectorstore.documents import Chunk
+
+ANSWER_CHUNKS = 4  # passages whose sentences compete for the answer
+
+# the bodies of these articles, as the evidence read them (citation offsets refer to them)
+Bodies = Callable[[Iterable[str]], dict[str, str]]
+
+
+def answer_chunks(chunks: Sequence[Chunk], focus: frozenset[str]) -> list[Chunk]:
+    """The passages whose sentences may answer: the best ANSWER_CHUNKS, or for a follow-up
+    on the same topic those of the conversation's articles (rag.retrieval.focus): "How old
+    was he?" is about the man of the last answer, not anyone's age in other articles."""
+    chosen = [c for c in chunks if c.doc_id in focus] if focus else list(chunks)
+    return chosen[:ANSWER_CHUNKS]
+
+
+class SentenceAnswerer:
+    """Chooses and quotes the sentences that answer a question from its evidence."""
+
+    def __init__(self, settings: Settings, dense: DenseScorer) -> None:
+        self.settings = settings
+        self.dense = dense
+
+    def answer(self, state: Retrieved, bodies: Bodies) -> Answer:
+        """The answer to `state`'s question: its sentences quoted with their citations, or
+        an abstention when no sentence holds enough of the question."""
+        query = state.query
+        ranked = [(from_document(d), float(d.metadata["score"])) for d in state.documents]
+        chunks = [c for c, _ in ranked]
+        kind = expected_type(query.question)
+        # Italian-only rules: another language's ordinary capitalised words are no unknown
+        # names, and its words cannot cover an Italian sentence's, so the cosine decides.
+        language = detect_language(query.question)
+        italian = language == "it"
+        dense_floor = (
+            None
+            if italian or self.settings.dense_weight <= 0
+            else (self.settings.dense_abstain_below)
+        )
+        focus_bodies = bodies(state.focus)
+        near = around(state.quotes, focus_bodies)
+        picked = (
+            []  # the question is about someone or something the articles never mention
+            if italian and unknown_names(query.question, state.corpus.index)
+            else pick_sentences(
+                self._aligned(
+                    query.question,
+                    language,
+                    state.corpus,
+                    score_sentences(
+                        state.terms,
+                        [*answer_chunks(chunks, state.focus), *near.passages],
+                        kind,
+                        state.corpus.sentences,
+                        previous_answer(query.history),
+                        self._sentence_similarity(query.question, query.history),
+                        leads(query.question, state.terms.keys(), near, focus_bodies),
+                        # A follow-up says little in its own words: the kind of words it asks
+                        # for weighs more there (measured; on single questions it lengthened
+                        # the answers past their budget).
+                        span_kind(query.question) if query.history else None,
+                        # Each compared sentence costs an embedding; an Italian question's own
+                        # words already rank its candidates (a foreign question's do not).
+                        (self.settings.dense_sentences or None) if italian else None,
+                    ),
+                ),
+                self.settings.answer_sentences,
+                self.settings.abstain_below,
+                dense_floor,
+            )
+        )
+        quoted = bodies({p.chunk.doc_id for p in picked})
+        answer = compose_answer(query.question, picked, ranked, quoted, query.top_k, state.terms)
+        if invalid_citations(answer.citations, quoted):
+            raise NewsragError("a citation did not match its article; the answer was withheld")
+        return answer
+
+    def _aligned(
+        self, question: str, language: str, corpus: LexicalCorpus, scored: list[ScoredSentence]
+    ) -> list[ScoredSentence]:
+        """For a question in another language, the candidates re-scored with its words
+        aligned to theirs (rag.answering.crosslingual); an Italian question's as they are."""
+        if language == "it" or self.settings.dense_weight <= 0 or not self.settings.align_words:
+            return scored
+        idf = corpus.index.idf  # the snapshot the question was answered from
+        return with_aligned_words(
+            scored,
+            lambda texts: aligned_shares(question, language, texts, self.dense.word_vectors, idf),
+        )
+
+    def _sentence_similarity(
+        self, question: str, history: Sequence[Mapping[str, str]]
+    ) -> Similarity | None:
+        """The question's cosine to candidate sentences, when the dense model takes part;
+        for a follow-up, the better of its own and that of the previous question joined to
+        it ("How old was he then?" says little alone)."""
+        if self.settings.dense_weight <= 0:
+            return None
+        cosines = self.dense.sentence_cosines
+        asked = [m["content"] for m in history if m.get("role") == "user" and m.get("content")]
+        if not asked:
+            return lambda sentences: cosines(question, sentences)
+        context = f"{asked[-1]} {question}"
+        return lambda sentences: [
+            max(a, b)
+            for a, b in zip(cosines(question, sentences), cosines(context, sentences), strict=True)
+        ]
