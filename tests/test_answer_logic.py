@@ -228,6 +228,25 @@ def test_pick_takes_the_best_sentence_that_holds_enough_of_the_question() -> Non
     assert pick_sentences(weak[:1], 1, 0.1) == []
 
 
+def test_a_sentence_scores_with_the_words_of_the_one_before_but_answers_by_its_own() -> None:
+    """ "In entrambi i casi…" answers what the sentence before names: its score counts those
+    words, but its coverage (what makes it eligible) is its own."""
+    body = (
+        "Nel 1877 Pictet e Cailletet liquefecero l'ossigeno. "
+        "In entrambi i casi furono prodotte solo poche gocce di liquido. "
+        "Altri scienziati studiarono le gocce di pioggia a lungo."
+    )
+    terms = {"pictet": 2.0, "cailletet": 2.0, "gocc": 1.0}
+    scored = {body[s.start : s.end]: s for s in score_sentences(terms, [chunk_of(body)])}
+    after = scored["In entrambi i casi furono prodotte solo poche gocce di liquido."]
+    other = scored["Altri scienziati studiarono le gocce di pioggia a lungo."]
+    assert after.score > other.score  # the names before it count for it, not for the third
+    assert after.coverage == pytest.approx(other.coverage) == pytest.approx(0.2)
+    passage = chunk_of(body, body.index("In entrambi"))  # opening a passage: none before
+    first = next(s for s in score_sentences(terms, [passage]) if s.start == after.start)
+    assert first.score < after.score
+
+
 def test_a_sentence_the_previous_answer_said_keeps_a_share_of_its_score() -> None:
     """Quoted before, a sentence competes at SAID_SHARE of its score: it loses to an equal new
     one, but still answers when it holds what is asked ("In che città?" after it)."""

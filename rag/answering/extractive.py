@@ -76,7 +76,8 @@ class _Candidate:
     chunk: Chunk
     start: int  # offset into the article body
     text: str
-    cov: float
+    cov: float  # the question's weight in the sentence: what makes it eligible
+    context_cov: float  # ... in the sentence and the one before it: what it scores by
     bm25: float
     extra: float
     share: float
@@ -135,11 +136,14 @@ def score_sentences(
     """Sentences of the retrieved chunks that can hold an answer of the expected `kind`,
     best first; duplicates from chunk overlaps are dropped.
 
-    A sentence scores by its coverage of the question's weighted terms, blended with
-    its BM25 against the sentence index (term frequency and length matter there), plus
-    a small prior for better-retrieved chunks; with a dense `similarity`, the lexical
-    score is blended with the question's cosine to the sentence (spread so that the
-    candidates' worst is 0 and best 1), which also reads a question in another language.
+    A sentence scores by its coverage of the question's weighted terms, the words of the
+    sentence before it counting as its own (a sentence refers back to what the one before
+    names: "Egli…", "In entrambi i casi…"; only its own words make it eligible to answer,
+    in pick_sentences), blended with its BM25 against the sentence index (term frequency
+    and length matter there), plus a small prior for better-retrieved chunks; with a
+    dense `similarity`, the lexical score is blended with the question's cosine to the
+    sentence (spread so that the candidates' worst is 0 and best 1), which also reads a
+    question in another language.
     Sentences already `said` (quoted in the previous answer, or in `leads.quoted`) count
     SAID_SHARE of their score: a follow-up usually asks for something new, but when the
     detail it asks for is in the previous answer ("In che città?" after a sentence naming
@@ -154,9 +158,11 @@ def score_sentences(
     known = set(terms)  # the question's own stems: words of the kind asked for must be others
     found: list[_Candidate] = []
     for rank, chunk in enumerate(ranked_chunks, start=1):
+        before = ""  # the sentence before this one in the passage
         for s, e in sentence_spans(chunk.text):
             key = (chunk.doc_id, chunk.start + s)
             text = chunk.text[s:e]
+            previous, before = before, text
             if (
                 key in seen
                 or len(text.split()) < MIN_ANSWER_WORDS
@@ -174,6 +180,7 @@ def score_sentences(
                     chunk.start + s,
                     text,
                     coverage(terms, set(tokens)),
+                    coverage(terms, {*tokens, *analyze(previous)}),
                     sentence_index.score(list(terms), tokens) if sentence_index else 0.0,
                     RANK_PRIOR / rank + typed + (leads.bonus.get(key, 0.0) if leads else 0.0),
                     SAID_SHARE if quoted else 1.0,
@@ -181,7 +188,9 @@ def score_sentences(
             )
     top = max((c.bm25 for c in found), default=0.0) or 1.0
     lexical = [
-        (1 - BM25_SHARE) * c.cov + BM25_SHARE * c.bm25 / top if sentence_index else c.cov
+        (1 - BM25_SHARE) * c.context_cov + BM25_SHARE * c.bm25 / top
+        if sentence_index
+        else c.context_cov
         for c in found
     ]
     cosines, spreads = [0.0] * len(found), [0.0] * len(found)
