@@ -92,7 +92,7 @@ class NewsQA:
         self._saved_lexical = settings.data_dir / "lexical"
         self.lexical = LiveLexical(store, self._saved_lexical, settings.lexical_refresh_seconds)
         self.dense = DenseScorer(embedder, store)
-        self.quoting = SentenceAnswerer(settings, self.dense)
+        self.quoting = SentenceAnswerer(self.dense)
         self.chain: Runnable[Query, Answer] = RunnableLambda(self._retrieve).with_config(
             run_name="retrieve"
         ) | RunnableLambda(self._respond).with_config(run_name="answer")
@@ -315,7 +315,7 @@ class NewsQA:
                 history=state.query.history,
                 ranked=ranked,
                 top_k=state.query.top_k,
-                extractive=lambda: self.quoting.answer(state, bodies),
+                extractive=lambda: self.quoting.answer(state, self.settings, bodies),
                 bodies=bodies,
                 idf=state.corpus.index.idf,
             )

@@ -53,12 +53,12 @@ def answer_chunks(chunks: Sequence[Chunk], focus: frozenset[str]) -> list[Chunk]
 class SentenceAnswerer:
     """Chooses and quotes the sentences that answer a question from its evidence."""
 
-    def __init__(self, settings: Settings, dense: DenseScorer) -> None:
-        self.settings = settings
+    def __init__(self, dense: DenseScorer) -> None:
         self.dense = dense
 
-    def answer(self, state: Retrieved, bodies: Bodies) -> Answer:
-        """The answer to `state`'s question: its sentences quoted with their citations, or
+    def answer(self, state: Retrieved, settings: Settings, bodies: Bodies) -> Answer:
+        """The answer to `state`'s question under `settings` (the service's, read at each
+        question: an evaluation swaps them): its sentences quoted with their citations, or
         an abstention when no sentence holds enough of the question."""
         query = state.query
         ranked = [(from_document(d), float(d.metadata["score"])) for d in state.documents]
@@ -69,9 +69,7 @@ class SentenceAnswerer:
         language = detect_language(query.question)
         italian = language == "it"
         dense_floor = (
-            None
-            if italian or self.settings.dense_weight <= 0
-            else (self.settings.dense_abstain_below)
+            None if italian or settings.dense_weight <= 0 else settings.dense_abstain_below
         )
         focus_bodies = bodies(state.focus)
         near = around(state.quotes, focus_bodies)
@@ -80,6 +78,7 @@ class SentenceAnswerer:
             if italian and unknown_names(query.question, state.corpus.index)
             else pick_sentences(
                 self._aligned(
+                    settings,
                     query.question,
                     language,
                     state.corpus,
@@ -89,7 +88,7 @@ class SentenceAnswerer:
                         kind,
                         state.corpus.sentences,
                         previous_answer(query.history),
-                        self._sentence_similarity(query.question, query.history),
+                        self._sentence_similarity(settings, query.question, query.history),
                         leads(query.question, state.terms.keys(), near, focus_bodies),
                         # A follow-up says little in its own words: the kind of words it asks
                         # for weighs more there (measured; on single questions it lengthened
@@ -97,11 +96,11 @@ class SentenceAnswerer:
                         span_kind(query.question) if query.history else None,
                         # Each compared sentence costs an embedding; an Italian question's own
                         # words already rank its candidates (a foreign question's do not).
-                        (self.settings.dense_sentences or None) if italian else None,
+                        (settings.dense_sentences or None) if italian else None,
                     ),
                 ),
-                self.settings.answer_sentences,
-                self.settings.abstain_below,
+                settings.answer_sentences,
+                settings.abstain_below,
                 dense_floor,
             )
         )
@@ -112,11 +111,16 @@ class SentenceAnswerer:
         return answer
 
     def _aligned(
-        self, question: str, language: str, corpus: LexicalCorpus, scored: list[ScoredSentence]
+        self,
+        settings: Settings,
+        question: str,
+        language: str,
+        corpus: LexicalCorpus,
+        scored: list[ScoredSentence],
     ) -> list[ScoredSentence]:
         """For a question in another language, the candidates re-scored with its words
         aligned to theirs (rag.answering.crosslingual); an Italian question's as they are."""
-        if language == "it" or self.settings.dense_weight <= 0 or not self.settings.align_words:
+        if language == "it" or settings.dense_weight <= 0 or not settings.align_words:
             return scored
         idf = corpus.index.idf  # the snapshot the question was answered from
         return with_aligned_words(
@@ -125,12 +129,12 @@ class SentenceAnswerer:
         )
 
     def _sentence_similarity(
-        self, question: str, history: Sequence[Mapping[str, str]]
+        self, settings: Settings, question: str, history: Sequence[Mapping[str, str]]
     ) -> Similarity | None:
         """The question's cosine to candidate sentences, when the dense model takes part;
         for a follow-up, the better of its own and that of the previous question joined to
         it ("How old was he then?" says little alone)."""
-        if self.settings.dense_weight <= 0:
+        if settings.dense_weight <= 0:
             return None
         cosines = self.dense.sentence_cosines
         asked = [m["content"] for m in history if m.get("role") == "user" and m.get("content")]
