@@ -555,7 +555,8 @@ def test_article_html_never_runs(browser: Browser, writable_server: str, tmp_pat
         not_pwned(page)
 
         page.get_by_role("tab", name="Chat").click()
-        reply = ask(page, "Quanto è durata la seduta sul bilancio di Roccalumera?")
+        # Asked so that the sentence holding the <img> tag answers first (its source is opened).
+        reply = ask(page, "Quanto è durata la seduta?")
         expect(reply).to_contain_text("sei ore")
         expect(reply).to_contain_text('<img src=x onerror="window.__pwned=1;alert(1)">')
         expect(reply.locator("img")).to_have_count(0)
