@@ -11,6 +11,12 @@ configured model (exact nearest neighbours, where the store's HNSW index is appr
 A pairwise logistic regression (every relevant candidate against every other of the
 same question) gives the weights. Cross-validation holds out whole articles, four
 folds, so the figures say how the weights do on articles they never saw.
+
+`--chunk-score` measures (with `--check`) dense scores the service does not compute yet,
+from each chunk's sentences embedded alone (README, "Sentence vectors stored at ingest"):
+
+    .venv/bin/python -m eval.fit_reranker --check --chunk-score sentences
+    .venv/bin/python -m eval.fit_reranker --check --chunk-score sentence-mean
 """
 
 from __future__ import annotations
@@ -34,11 +40,17 @@ from rag.settings import Settings, load_settings
 from vectorstore.documents import Chunk
 from vectorstore.embeddings import LocalEmbedder
 from vectorstore.ingest import chunk_article
+from vectorstore.sentences import sentence_spans
 
 L2 = 1e-3
 STEPS = 300
 LEARNING_RATE = 0.5
 FOLDS = 4
+# How a chunk's dense score is made: "chunk", its vector's cosine (the service's);
+# "sentences", the mean of that and its best sentence's cosine, searched exactly;
+# "sentence-mean", the same with the chunk's vector taken as the mean of its sentences'
+# (no chunk embedding), searched by that vector alone, as Chroma would.
+CHUNK_SCORES = ("chunk", "sentences", "sentence-mean")
 
 
 @dataclass(frozen=True)
@@ -49,16 +61,33 @@ class Question:
 
 
 class InMemoryDense:
-    """Exact cosine search over the chunks' vectors, computed once with `embedder`."""
+    """Exact cosine search over the chunks' vectors, computed once with `embedder`; with a
+    `chunk_score` other than "chunk", over scores from their sentences' vectors too."""
 
-    def __init__(self, chunks: list[Chunk], embedder: LocalEmbedder, batch: int = 64) -> None:
+    def __init__(
+        self,
+        chunks: list[Chunk],
+        embedder: LocalEmbedder,
+        batch: int = 64,
+        chunk_score: str = "chunk",
+    ) -> None:
+        if chunk_score not in CHUNK_SCORES:
+            raise ValueError(f"unknown chunk score {chunk_score!r}: use one of {CHUNK_SCORES}")
         self.chunks = chunks
         self.embedder = embedder
-        rows = [embedder.embed_documents([c.text for c in chunks[i : i + batch]])
-                for i in range(0, len(chunks), batch)]  # fmt: skip
-        self.vectors = np.asarray([v for part in rows for v in part], dtype=np.float32)
+        self.chunk_score = chunk_score
         self.position = {c.chunk_id: n for n, c in enumerate(chunks)}
         self._queries: dict[str, np.ndarray] = {}
+        self.owner = np.zeros(0, dtype=np.int64)  # the chunk of each sentence vector
+        self.sentence_vectors = np.zeros((0, 0), dtype=np.float32)
+        if chunk_score != "chunk":
+            texts, owner = chunk_sentences(chunks)
+            self.owner = np.asarray(owner, dtype=np.int64)
+            self.sentence_vectors = _embedded(embedder, texts, batch)
+        if chunk_score == "sentence-mean":
+            self.vectors = mean_rows(self.sentence_vectors, self.owner, len(chunks))
+        else:
+            self.vectors = _embedded(embedder, [c.text for c in chunks], batch)
 
     def embed_queries(self, texts: Sequence[str], batch: int = 64) -> None:
         """Embed many questions at once (one call per question is several times slower)."""
@@ -73,14 +102,64 @@ class InMemoryDense:
             self._queries[text] = np.asarray(self.embedder.embed_query(text), dtype=np.float32)
         return self._queries[text]
 
+    def scores(self, text: str) -> np.ndarray:
+        """Every chunk's dense score for `text`, as `chunk_score` makes it."""
+        query = self.query(text)
+        cosines = self.vectors @ query
+        if self.chunk_score == "chunk":
+            return cosines
+        return with_best_sentence(cosines, self.sentence_vectors @ query, self.owner)
+
     def search(self, text: str, k: int) -> list[tuple[Chunk, float]]:
-        cosines = self.vectors @ self.query(text)
-        best = np.argsort(-cosines)[:k]
-        return [(self.chunks[i], float(cosines[i])) for i in best]
+        found = (
+            self.vectors @ self.query(text)
+            if self.chunk_score == "sentence-mean"
+            else self.scores(text)
+        )
+        best = np.argsort(-found)[:k]
+        return [(self.chunks[i], float(found[i])) for i in best]
 
     def cosines(self, text: str, chunks: Sequence[Chunk]) -> list[float]:
-        query = self.query(text)
-        return [float(self.vectors[self.position[c.chunk_id]] @ query) for c in chunks]
+        found = self.scores(text)
+        return [float(found[self.position[c.chunk_id]]) for c in chunks]
+
+
+def _embedded(embedder: LocalEmbedder, texts: Sequence[str], batch: int) -> np.ndarray:
+    rows = [embedder.embed_documents(list(texts[i : i + batch]))
+            for i in range(0, len(texts), batch)]  # fmt: skip
+    return np.asarray([v for part in rows for v in part], dtype=np.float32)
+
+
+def chunk_sentences(chunks: Sequence[Chunk]) -> tuple[list[str], list[int]]:
+    """Each chunk's sentences (as the answerer cuts them) and the position of their chunk;
+    a chunk with no sentence counts as one."""
+    texts: list[str] = []
+    owner: list[int] = []
+    for n, chunk in enumerate(chunks):
+        spans = sentence_spans(chunk.text) or [(0, len(chunk.text))]
+        texts.extend(chunk.text[s:e] for s, e in spans)
+        owner.extend([n] * len(spans))
+    return texts, owner
+
+
+def mean_rows(vectors: np.ndarray, owner: np.ndarray, groups: int) -> np.ndarray:
+    """The unit-length mean of each group's rows (`owner[i]`: the group of row i)."""
+    sums = np.zeros((groups, vectors.shape[1]), dtype=np.float32)
+    np.add.at(sums, owner, vectors)
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    return sums / np.where(norms > 0, norms, 1.0)
+
+
+def with_best_sentence(
+    chunk_cosines: np.ndarray, sentence_cosines: np.ndarray, owner: np.ndarray
+) -> np.ndarray:
+    """Each chunk's score: the mean of its own cosine and its best sentence's (`owner[i]`:
+    the chunk of sentence i); a chunk without sentences keeps its own cosine. A question
+    usually matches one sentence, which a 400-piece chunk's vector dilutes."""
+    best = np.full(len(chunk_cosines), -np.inf)
+    np.maximum.at(best, owner, sentence_cosines)
+    best = np.where(np.isfinite(best), best, chunk_cosines)
+    return np.asarray((chunk_cosines + best) / 2.0)
 
 
 def questions(
@@ -88,8 +167,10 @@ def questions(
     settings: Settings,
     limit: int | None = None,
     embedder: LocalEmbedder | None = None,
+    chunk_score: str = "chunk",
 ) -> list[Question]:
-    """Every answerable question's candidates and labels, as the service would rank them."""
+    """Every answerable question's candidates and labels, as the service would rank them
+    (with another `chunk_score`, as it would with that dense score)."""
     embedder = embedder or embedder_from_settings(settings)
     chunks = [
         c
@@ -97,7 +178,11 @@ def questions(
         for c in chunk_article(a, embedder, settings.chunk_tokens, settings.chunk_overlap)
     ]
     corpus = LexicalCorpus.build(chunks)
-    dense = InMemoryDense(chunks, embedder) if settings.dense_weight > 0 else None
+    dense = (
+        InMemoryDense(chunks, embedder, chunk_score=chunk_score)
+        if settings.dense_weight > 0
+        else None
+    )
     items = [i for i in evalset.items if i.answerable and not i.history]
     if limit is not None:
         items = random.Random(0).sample(items, min(limit, len(items)))
@@ -179,9 +264,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="cross-validate only")
     parser.add_argument("--limit", type=int, default=None, help="a sample of N questions")
+    parser.add_argument(
+        "--chunk-score",
+        choices=CHUNK_SCORES,
+        default="chunk",
+        help="the chunks' dense score (other than 'chunk': with --check only)",
+    )
     args = parser.parse_args()
+    if args.chunk_score != "chunk" and not args.check:
+        parser.error(
+            f"--chunk-score {args.chunk_score} measures a dense score the service does not use:"
+            " add --check (weights fitted on it would not match the service's scores)"
+        )
     settings = load_settings()
-    qs = questions(load_set("squad-it"), settings, args.limit)
+    qs = questions(load_set("squad-it"), settings, args.limit, chunk_score=args.chunk_score)
     cv = cross_validate(qs)
     print(f"cross-validated over {cv['questions']} questions: {cv}")
     if args.check:

@@ -8,7 +8,18 @@ import numpy as np
 import pytest
 
 from eval.datasets import load_set
-from eval.fit_reranker import Question, cross_validate, fit, hits, questions
+from eval.fit_reranker import (
+    InMemoryDense,
+    Question,
+    chunk_sentences,
+    cross_validate,
+    fit,
+    hits,
+    main,
+    mean_rows,
+    questions,
+    with_best_sentence,
+)
 from rag.retrieval.rerank import (
     FEATURES,
     WEIGHTS_FILE,
@@ -19,6 +30,8 @@ from rag.retrieval.rerank import (
     shipped_model,
 )
 from rag.settings import load_settings
+from vectorstore.documents import Chunk
+from vectorstore.embeddings import LocalEmbedder
 
 QUESTION = "Quando Putin ha ringraziato Kim Jong-un per i soldati?"
 WEIGHTS = {"putin": 2.0, "ringraz": 3.0, "kim": 2.0, "jong": 2.0, "un": 1.0, "soldat": 1.5}
@@ -121,3 +134,63 @@ def test_fitting_on_squad_uses_the_serving_candidates() -> None:
     assert sum(bool(q.relevant.any()) for q in qs) > 100  # the evidence is mostly there
     cv = cross_validate(qs)
     assert cv["first_stage"]["hit@1"] > 0.5  # type: ignore[index]
+
+
+def test_a_chunk_scores_with_its_best_sentence() -> None:
+    """The dense score measured with `--chunk-score sentences`: the mean of the chunk's
+    cosine and its best sentence's; a chunk without sentences keeps its own."""
+    scores = with_best_sentence(
+        np.array([0.5, 0.6, 0.7]), np.array([0.9, 0.4, 0.5, 0.3]), np.array([0, 0, 1, 1])
+    )
+    assert scores.tolist() == pytest.approx([0.7, 0.55, 0.7])
+    means = mean_rows(np.array([[1.0, 0.0], [0.0, 1.0], [3.0, 4.0]]), np.array([0, 0, 1]), 3)
+    expected = [2**-0.5, 2**-0.5, 0.6, 0.8, 0.0, 0.0]  # the third chunk had no row
+    assert means.ravel().tolist() == pytest.approx(expected)
+
+
+def test_chunk_sentences_are_the_answerers_and_a_chunk_without_one_counts_whole() -> None:
+    chunks = [
+        Chunk("a", 0, 0, 48, "Putin ha parlato a lungo. Kim ha ascoltato tutto."),
+        Chunk("b", 0, 0, 12, "senza fine e"),
+    ]
+    texts, owner = chunk_sentences(chunks)
+    assert texts == ["Putin ha parlato a lungo.", "Kim ha ascoltato tutto.", "senza fine e"]
+    assert owner == [0, 0, 1]
+
+
+@pytest.mark.integration
+def test_sentence_scores_use_each_sentence_embedded_alone(embedder: LocalEmbedder) -> None:
+    """With the real model: the chunk whose one sentence answers gains on a chunk that only
+    shares its topic, and each score is the documented mean."""
+    answer = (
+        "Il mercato del pesce apre ogni mattina alle sei. Le barche rientrano all'alba. "
+        "Il sindaco ha inaugurato il nuovo ponte sul fiume martedì scorso."
+    )
+    topic = "Il ponte sul fiume è stato discusso a lungo in consiglio comunale."
+    chunks = [Chunk("a", 0, 0, len(answer), answer), Chunk("b", 0, 0, len(topic), topic)]
+    question = "Chi ha inaugurato il nuovo ponte?"
+    plain = InMemoryDense(chunks, embedder)
+    mixed = InMemoryDense(chunks, embedder, chunk_score="sentences")
+    query = np.asarray(embedder.embed_query(question), dtype=np.float32)
+    sentences = np.asarray(embedder.embed_documents(chunk_sentences(chunks)[0]))
+    best = max(float(v @ query) for v in sentences[:3])
+    expected = (plain.cosines(question, chunks)[0] + best) / 2
+    assert mixed.cosines(question, chunks)[0] == pytest.approx(expected, abs=1e-5)
+    gain = np.subtract(mixed.cosines(question, chunks), plain.cosines(question, chunks))
+    assert gain[0] > gain[1]
+    assert [c.doc_id for c, _ in mixed.search(question, 1)] == ["a"]
+    means = InMemoryDense(chunks, embedder, chunk_score="sentence-mean")
+    assert np.linalg.norm(means.vectors, axis=1) == pytest.approx([1.0, 1.0], abs=1e-5)
+    with pytest.raises(ValueError, match="unknown chunk score"):
+        InMemoryDense(chunks, embedder, chunk_score="tokens")
+
+
+def test_a_chunk_score_the_service_does_not_use_is_measured_only(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Weights fitted on another dense score would not match the service's: refused."""
+    monkeypatch.setattr("sys.argv", ["fit_reranker", "--chunk-score", "sentences"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 2
+    assert "add --check" in capsys.readouterr().err
