@@ -158,11 +158,12 @@ def score_sentences(
     known = set(terms)  # the question's own stems: words of the kind asked for must be others
     found: list[_Candidate] = []
     for rank, chunk in enumerate(ranked_chunks, start=1):
-        before = ""  # the sentence before this one in the passage
+        before: list[str] = []  # the words of the sentence before this one in the passage
         for s, e in sentence_spans(chunk.text):
             key = (chunk.doc_id, chunk.start + s)
             text = chunk.text[s:e]
-            previous, before = before, text
+            tokens = analyze(text)  # once per sentence: the next one reads them as context
+            previous, before = before, tokens
             if (
                 key in seen
                 or len(text.split()) < MIN_ANSWER_WORDS
@@ -171,7 +172,6 @@ def score_sentences(
             ):
                 continue
             seen.add(key)
-            tokens = analyze(text)
             quoted = (said and text in said) or (leads and key in leads.quoted)
             typed = KIND_BONUS if asked and candidates(text, asked, known) else 0.0
             found.append(
@@ -180,7 +180,7 @@ def score_sentences(
                     chunk.start + s,
                     text,
                     coverage(terms, set(tokens)),
-                    coverage(terms, {*tokens, *analyze(previous)}),
+                    coverage(terms, {*tokens, *previous}),
                     sentence_index.score(list(terms), tokens) if sentence_index else 0.0,
                     RANK_PRIOR / rank + typed + (leads.bonus.get(key, 0.0) if leads else 0.0),
                     SAID_SHARE if quoted else 1.0,
