@@ -37,7 +37,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,8 @@ from vectorstore.documents import Article
 from vectorstore.duplicates import article_keys, encode_signature
 from vectorstore.embeddings import LocalEmbedder
 from vectorstore.ingest import chunk_article
-from vectorstore.store import ArticleWrite, ChromaStore
+from vectorstore.sentence_vectors import chunk_sentences, unit_mean
+from vectorstore.store import ArticleWrite, ChromaStore, store_identity
 
 ROOT = Path(__file__).resolve().parent.parent
 WARM_UP = 30  # questions asked before timing, never among the timed ones
@@ -177,7 +178,9 @@ def answerable(service: NewsQA, write: Callable[[], Article], samples: int) -> d
     """Seconds from a write's return until the writer's snapshot, and a second NewsQA's on the
     same store (watching at the default interval), hold the article."""
     s = service.settings
-    store = ChromaStore(client_factory(s), service.embedder.name, prefix=s.collection_prefix)
+    store = ChromaStore(
+        client_factory(s), store_identity(service.embedder.name), prefix=s.collection_prefix
+    )
     reader = NewsQA(s, store, service.embedder)
     reader.lexical.snapshot()
     reader.watch_store()
@@ -262,20 +265,36 @@ def run_squad(work: Path, n_questions: int) -> dict[str, Any]:
     }
 
 
-def write_item(article: Article, embedder: LocalEmbedder, s: Settings, rng: Any) -> ArticleWrite:
-    """What ingest writes for `article`, with random unit vectors instead of embeddings."""
+Write = tuple[ArticleWrite, dict[str, np.ndarray]]  # an article's write, its sentence vectors
+
+
+def write_item(article: Article, embedder: LocalEmbedder, s: Settings, rng: Any) -> Write:
+    """What ingest writes for `article`, with random unit vectors instead of embeddings: one
+    per sentence, the chunk's their mean (vectorstore.sentence_vectors)."""
     chunks = chunk_article(article, embedder, s.chunk_tokens, s.chunk_overlap)
-    vectors = rng.normal(size=(len(chunks), DIM))
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    sentences = {}
+    for chunk in chunks:
+        rows = rng.normal(size=(len(chunk_sentences(chunk.text)), DIM)).astype(np.float32)
+        sentences[chunk.chunk_id] = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    vectors = [unit_mean(sentences[c.chunk_id]).tolist() for c in chunks]
     keys = article_keys(article.body)
     extra = {"fingerprint": keys.fingerprint, "minhash": encode_signature(keys.signature)}
-    return (article, chunks, vectors.tolist(), extra)
+    return (article, chunks, vectors, extra), sentences
+
+
+def put(store: ChromaStore, writes: Sequence[Write]) -> None:
+    """`writes` stored as ingest stores them."""
+    store.put_articles(
+        [w for w, _ in writes], {k: v for _, rows in writes for k, v in rows.items()}
+    )
 
 
 def build_store(s: Settings, embedder: LocalEmbedder, target: int) -> tuple[dict, list[Article]]:
     """~`target` chunks of generated articles in the store (kept when already there), and
     the generated articles not stored (for the writers)."""
-    store = ChromaStore(client_factory(s), embedder.name, prefix=s.collection_prefix)
+    store = ChromaStore(
+        client_factory(s), store_identity(embedder.name), prefix=s.collection_prefix
+    )
     # Three of bench.run's articles (6-14 sentences, ~1.5 chunks each at chunk_tokens 400) as
     # the paragraphs of one: ~4.5 chunks, as a news article of 20-40 sentences. (Alone they make
     # 100k chunks of 65k articles, past the 32,766 records a Chroma 1.5 `get` may match, which
@@ -292,14 +311,14 @@ def build_store(s: Settings, embedder: LocalEmbedder, target: int) -> tuple[dict
             break
         if article.doc_id not in stored:
             batch.append(write_item(article, embedder, s, rng))
-            total += len(batch[-1][1])
+            total += len(batch[-1][0][1])
         if len(batch) == 500:
-            store.put_articles(batch)
-            stored.update(a.doc_id for a, *_ in batch)
+            put(store, batch)
+            stored.update(w[0].doc_id for w, _ in batch)
             batch = []
             print(f"  {total} chunks, {time.perf_counter() - started:.0f}s", flush=True)
-    store.put_articles(batch)
-    stored.update(a.doc_id for a, *_ in batch)
+    put(store, batch)
+    stored.update(w[0].doc_id for w, _ in batch)
     built = dict(zip(("articles", "chunks"), store.counts(), strict=True))
     built["build_s"] = round(time.perf_counter() - started)
     return built, [a for a in articles if a.doc_id not in stored]
@@ -310,7 +329,9 @@ def child(job: str, data_dir: Path) -> dict[str, float]:
     s = load_settings(data_dir=data_dir)
     if job == "service":
         return {"warm_up_s": round(timed(lambda: NewsQA.from_settings(s).warm_up()), 2)}
-    store = ChromaStore(client_factory(s), embedder_from_settings(s).name, s.collection_prefix)
+    store = ChromaStore(
+        client_factory(s), store_identity(embedder_from_settings(s).name), s.collection_prefix
+    )
     if job == "lexical":
         return {"snapshot_s": round(timed(LiveLexical(store, data_dir / "lexical").snapshot), 2)}
     read: list[Any] = []
@@ -331,15 +352,15 @@ def run_child(job: str, data_dir: Path) -> dict[str, Any]:
     return {**result, "process_s": round(time.perf_counter() - started, 2)}
 
 
-def refresh_cost(service: NewsQA, new_item: Callable[[], ArticleWrite]) -> dict[str, Any]:
+def refresh_cost(service: NewsQA, new_item: Callable[[], Write]) -> dict[str, Any]:
     """`lexical.refresh()` after no change, after one article added, after one deleted."""
     store, refresh = service.store, service.lexical.refresh
     unchanged = [timed(refresh) for _ in range(3)]
     items, added, deleted = [new_item() for _ in range(SAMPLES)], [], []
     for item in items:
-        store.put_articles([item])
+        put(store, [item])
         added.append(timed(refresh))
-    for article, *_ in items:
+    for (article, *_), _ in items:
         store.delete_article(article.doc_id)
         deleted.append(timed(refresh))
     return {
@@ -367,7 +388,7 @@ def run_100k(work: Path, n_questions: int, target: int) -> dict[str, Any]:
     cold = {job: run_child(job, s.data_dir) for job in ("rebuild", "lexical", "service")}
     print(f"  {cold}\n[100k] refresh cost", flush=True)
 
-    def new_item() -> ArticleWrite:
+    def new_item() -> Write:
         return write_item(next(fresh), embedder, s, rng)
 
     refresh = refresh_cost(service, new_item)
@@ -379,9 +400,9 @@ def run_100k(work: Path, n_questions: int, target: int) -> dict[str, Any]:
     def put_refresh() -> Article:
         with service._writing:  # what ingest does once the vectors are computed
             item = new_item()
-            service.store.put_articles([item])
+            put(service.store, [item])
             service.lexical.refresh()
-        return item[0]
+        return item[0][0]
 
     ingest_one, ingest_own = ingesters(service, fresh)
     writers = {"put_refresh": put_refresh, "ingest": ingest_one, "ingest_own_model": ingest_own}

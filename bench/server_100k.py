@@ -2,11 +2,12 @@
 question latency through the API and peak RSS, beside the same server over the SQuAD-it half.
 
 The 100k store is bench.concurrency's: generated articles of SQuAD-it sentences, chunked as
-ingest does, with random unit vectors written straight to Chroma (embedding 100k chunks for
-real takes over an hour on 2 cores; `make bench`'s size `100k` does it). Everything a question
-costs is real: its embedding, BM25 over 100k chunks, Chroma's HNSW search over 100k vectors of
-the real width, the re-ranker, the candidate sentences' embeddings. Only the dense neighbours
-are meaningless, so answers are not scored here. The baseline is `bench.run`'s measurement
+ingest does, with random unit vectors written straight to Chroma (one per sentence, the
+chunk's their mean, as ingest stores them; embedding 100k chunks for real takes over an hour
+on 2 cores; `make bench`'s size `100k` does it). Everything a question costs is real: its
+embedding, BM25 over 100k chunks, Chroma's HNSW search over 100k vectors of the real width and
+the read of the neighbours' sentence vectors, the re-ranker, the candidate sentences' scores.
+Only the dense neighbours are meaningless, so answers are not scored here. The baseline is `bench.run`'s measurement
 of a server over the SQuAD-it half (real vectors), in the same run, with the same questions.
 
     .venv/bin/python -m bench.server_100k --keep /tmp/bench100k --out bench-results/server-100k.json

@@ -2,8 +2,9 @@
 `/healthz` answers (read every chunk from Chroma, build the BM25 index) and the memory it takes.
 
 The chunks are the real ones of the generated 100k collection (same chunker and tokenizer);
-their vectors are random unit vectors, which is fine here because start-up never reads
-vectors. `make bench` (size `100k`) measures the same end to end with real embeddings.
+their vectors are random unit vectors (one per sentence, the chunk's their mean, as ingest
+writes them), which is fine here because start-up never reads vectors. `make bench` (size
+`100k`) measures the same end to end with real embeddings.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from rag.retrieval.corpus import LexicalCorpus
 from vectorstore.clients import chroma_client
 from vectorstore.embeddings import LocalEmbedder, bundled_model_path
 from vectorstore.ingest import chunk_article
-from vectorstore.store import ChromaStore
+from vectorstore.sentence_vectors import chunk_sentences, unit_mean
+from vectorstore.store import ArticleWrite, ChromaStore, store_identity
 
 
 def main() -> None:
@@ -34,23 +36,26 @@ def main() -> None:
     rng = np.random.default_rng(0)
     process = psutil.Process()
     with tempfile.TemporaryDirectory(prefix="newsrag-startup-") as tmp:
-        store = ChromaStore(lambda: chroma_client(Path(tmp)), embedder.name)
+        store = ChromaStore(lambda: chroma_client(Path(tmp)), store_identity(embedder.name))
         total = 0
-        batch = []
+        batch: list[ArticleWrite] = []
+        sentences: dict[str, np.ndarray] = {}  # random rows too: whole reads skip their bytes
         for article in generated_articles(args.chunks):
             chunks = chunk_article(article, embedder, 254, 1)
-            vectors = rng.normal(size=(len(chunks), 384))
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            batch.append((article, chunks, vectors.tolist(), {}))
+            for chunk in chunks:
+                rows = rng.normal(size=(len(chunk_sentences(chunk.text)), 384))
+                sentences[chunk.chunk_id] = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+            vectors = [unit_mean(sentences[c.chunk_id]).tolist() for c in chunks]
+            batch.append((article, chunks, vectors, {}))
             total += len(chunks)
             if len(batch) >= 200:
-                store.put_articles(batch)
-                batch = []
+                store.put_articles(batch, sentences)
+                batch, sentences = [], {}
             if total >= args.chunks:
                 break
-        store.put_articles(batch)
+        store.put_articles(batch, sentences)
         rss_before = process.memory_info().rss
-        reader = ChromaStore(lambda: chroma_client(Path(tmp)), embedder.name)
+        reader = ChromaStore(lambda: chroma_client(Path(tmp)), store_identity(embedder.name))
         t0 = time.perf_counter()
         chunks = reader.all_chunks()
         read_s = time.perf_counter() - t0

@@ -12,11 +12,13 @@ A pairwise logistic regression (every relevant candidate against every other of 
 same question) gives the weights. Cross-validation holds out whole articles, four
 folds, so the figures say how the weights do on articles they never saw.
 
-`--chunk-score` measures (with `--check`) dense scores the service does not compute yet,
-from each chunk's sentences embedded alone (README, "Sentence vectors stored at ingest"):
+A chunk's dense score is the service's (rag.retrieval.dense.chunk_score over the vectors
+ingest stores: vectorstore.sentence_vectors). `--chunk-score` measures (with `--check`)
+the ones it replaced: the chunk text's own vector ("chunk"), or that vector's cosine with
+the best sentence's ("sentences", which costs a second embedding of every text at ingest):
 
+    .venv/bin/python -m eval.fit_reranker --check --chunk-score chunk
     .venv/bin/python -m eval.fit_reranker --check --chunk-score sentences
-    .venv/bin/python -m eval.fit_reranker --check --chunk-score sentence-mean
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from eval import metrics as m
 from eval.datasets import EvalSet, load_set
 from rag.answering.extractive import question_terms
 from rag.retrieval.corpus import LexicalCorpus
+from rag.retrieval.dense import SEARCH_POOL
 from rag.retrieval.hybrid import RERANK_DEPTH, conversation_queries, first_stage
 from rag.retrieval.rerank import FEATURES, WEIGHTS_FILE, LinearModel, features
 from rag.service import embedder_from_settings
@@ -40,17 +43,19 @@ from rag.settings import Settings, load_settings
 from vectorstore.documents import Chunk
 from vectorstore.embeddings import LocalEmbedder
 from vectorstore.ingest import chunk_article
-from vectorstore.sentences import sentence_spans
+from vectorstore.sentence_vectors import chunk_sentences as sentences_of
 
 L2 = 1e-3
 STEPS = 300
 LEARNING_RATE = 0.5
 FOLDS = 4
-# How a chunk's dense score is made: "chunk", its vector's cosine (the service's);
-# "sentences", the mean of that and its best sentence's cosine, searched exactly;
-# "sentence-mean", the same with the chunk's vector taken as the mean of its sentences'
-# (no chunk embedding), searched by that vector alone, as Chroma would.
-CHUNK_SCORES = ("chunk", "sentences", "sentence-mean")
+# How a chunk's dense score is made: "sentence-mean" (the service's), the mean of its
+# vector's cosine and its best sentence's, its vector the mean of its sentences' and
+# searched as DenseScorer.search does (the nearest k x SEARCH_POOL by that vector,
+# re-scored); "chunk", the cosine of the chunk text's own vector (before stop 31);
+# "sentences", the mean of that and the best sentence's cosine, searched exactly.
+SERVICE_SCORE = "sentence-mean"
+CHUNK_SCORES = (SERVICE_SCORE, "chunk", "sentences")
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,7 @@ class InMemoryDense:
         chunks: list[Chunk],
         embedder: LocalEmbedder,
         batch: int = 64,
-        chunk_score: str = "chunk",
+        chunk_score: str = SERVICE_SCORE,
     ) -> None:
         if chunk_score not in CHUNK_SCORES:
             raise ValueError(f"unknown chunk score {chunk_score!r}: use one of {CHUNK_SCORES}")
@@ -111,12 +116,12 @@ class InMemoryDense:
         return with_best_sentence(cosines, self.sentence_vectors @ query, self.owner)
 
     def search(self, text: str, k: int) -> list[tuple[Chunk, float]]:
-        found = (
-            self.vectors @ self.query(text)
-            if self.chunk_score == "sentence-mean"
-            else self.scores(text)
-        )
-        best = np.argsort(-found)[:k]
+        found = self.scores(text)
+        if self.chunk_score == SERVICE_SCORE:  # Chroma's nearest by vector, re-scored
+            pool = np.argsort(-(self.vectors @ self.query(text)))[: k * SEARCH_POOL]
+            best = pool[np.argsort(-found[pool], kind="stable")][:k]
+        else:
+            best = np.argsort(-found)[:k]
         return [(self.chunks[i], float(found[i])) for i in best]
 
     def cosines(self, text: str, chunks: Sequence[Chunk]) -> list[float]:
@@ -136,9 +141,9 @@ def chunk_sentences(chunks: Sequence[Chunk]) -> tuple[list[str], list[int]]:
     texts: list[str] = []
     owner: list[int] = []
     for n, chunk in enumerate(chunks):
-        spans = sentence_spans(chunk.text) or [(0, len(chunk.text))]
-        texts.extend(chunk.text[s:e] for s, e in spans)
-        owner.extend([n] * len(spans))
+        found = sentences_of(chunk.text)
+        texts.extend(found)
+        owner.extend([n] * len(found))
     return texts, owner
 
 
@@ -167,7 +172,7 @@ def questions(
     settings: Settings,
     limit: int | None = None,
     embedder: LocalEmbedder | None = None,
-    chunk_score: str = "chunk",
+    chunk_score: str = SERVICE_SCORE,
 ) -> list[Question]:
     """Every answerable question's candidates and labels, as the service would rank them
     (with another `chunk_score`, as it would with that dense score)."""
@@ -267,11 +272,11 @@ def main() -> None:
     parser.add_argument(
         "--chunk-score",
         choices=CHUNK_SCORES,
-        default="chunk",
-        help="the chunks' dense score (other than 'chunk': with --check only)",
+        default=SERVICE_SCORE,
+        help=f"the chunks' dense score (other than {SERVICE_SCORE!r}: with --check only)",
     )
     args = parser.parse_args()
-    if args.chunk_score != "chunk" and not args.check:
+    if args.chunk_score != SERVICE_SCORE and not args.check:
         parser.error(
             f"--chunk-score {args.chunk_score} measures a dense score the service does not use:"
             " add --check (weights fitted on it would not match the service's scores)"

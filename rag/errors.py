@@ -31,10 +31,22 @@ class ModelMismatchError(StoreError):
     """The store's vectors were made by another embedding model than the configured one."""
 
     def __init__(self, stored: str, configured: str) -> None:
-        super().__init__(
-            f"the store was embedded with {stored!r}, but newsrag is configured for "
-            f"{configured!r}: run `newsrag reindex` to re-embed the stored articles with the "
-            f"configured model (or set NEWSRAG_EMBEDDING_MODEL back to the {stored!r} folder)"
-        )
+        # A store records the model's name and what its records hold ("name+sentences":
+        # vectorstore.store.store_identity); the folder is the name alone.
+        folder = stored.rsplit("+", 1)[0]
+        if configured.startswith(stored):  # the same model, written before a format change
+            message = (
+                f"the store was written by an earlier newsrag ({stored!r}, without the "
+                f"sentence vectors {configured!r} adds): run `newsrag reindex` to re-embed "
+                "the stored articles"
+            )
+        else:
+            message = (
+                f"the store was embedded with {stored!r}, but newsrag is configured for "
+                f"{configured!r}: run `newsrag reindex` to re-embed the stored articles with "
+                f"the configured model (or set NEWSRAG_EMBEDDING_MODEL back to the {folder!r} "
+                "folder)"
+            )
+        super().__init__(message)
         self.stored = stored
         self.configured = configured

@@ -62,7 +62,7 @@ from vectorstore.ingest import (
 )
 from vectorstore.reindex import ReindexReport
 from vectorstore.reindex import reindex as reindex_store
-from vectorstore.store import ChromaStore
+from vectorstore.store import ChromaStore, store_identity
 
 
 def embedder_from_settings(settings: Settings) -> LocalEmbedder:
@@ -102,7 +102,9 @@ class NewsQA:
         """The production wiring: the local model and an embedded Chroma under `data_dir`."""
         embedder = embedder_from_settings(settings)
         store = ChromaStore(
-            client_factory(settings), embedder.name, prefix=settings.collection_prefix
+            client_factory(settings),
+            store_identity(embedder.name),
+            prefix=settings.collection_prefix,
         )
         from rag.answering.llm import answerer_from_settings  # the openai client loads only here
 

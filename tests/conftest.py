@@ -22,7 +22,7 @@ from rag.service import NewsQA
 from rag.settings import Settings, load_settings
 from vectorstore.clients import chroma_client, client_factory
 from vectorstore.embeddings import LocalEmbedder, bundled_model_path, e5_model_path
-from vectorstore.store import ChromaStore
+from vectorstore.store import ChromaStore, store_identity
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -46,7 +46,7 @@ def minilm() -> LocalEmbedder:
 def make_service(data_dir: Path, embedder: LocalEmbedder, **overrides: object) -> NewsQA:
     """A service over a fresh embedded Chroma store in `data_dir`, sharing the loaded model."""
     settings: Settings = load_settings(data_dir=data_dir, **overrides)
-    store = ChromaStore(lambda: chroma_client(data_dir), embedder.name)
+    store = ChromaStore(lambda: chroma_client(data_dir), store_identity(embedder.name))
     return NewsQA(settings, store, embedder)
 
 
@@ -133,5 +133,5 @@ def mode_service(request: pytest.FixtureRequest, tmp_path: Path, embedder: Local
     url = request.getfixturevalue("chroma_server") if request.param == "server" else None
     prefix = f"t{uuid.uuid4().hex[:12]}"
     settings = load_settings(data_dir=tmp_path / "data", chroma_url=url, collection_prefix=prefix)
-    store = ChromaStore(client_factory(settings), embedder.name, prefix=prefix)
+    store = ChromaStore(client_factory(settings), store_identity(embedder.name), prefix=prefix)
     return NewsQA(settings, store, embedder)

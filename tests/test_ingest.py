@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -179,11 +180,11 @@ def test_a_failed_store_write_stops_the_ingest_and_a_rerun_completes(
     writes: list[list[str]] = []
     put = service.store.put_articles
 
-    def failing_third_write(items: list[ArticleWrite]) -> None:
+    def failing_third_write(items: list[ArticleWrite], sentences: Any = None) -> None:
         writes.append([article.doc_id for article, *_ in items])
         if len(writes) == 3:
             raise StoreError("disk full")
-        put(items)
+        put(items, sentences)
 
     monkeypatch.setattr(service.store, "put_articles", failing_third_write)
     with pytest.raises(StoreError, match="disk full"):

@@ -89,9 +89,10 @@ def test_dense_cosines_are_the_stored_vectors(seeded: NewsQA) -> None:
     chunks = seeded.store.all_chunks()[:3]
     got = seeded.dense.chunk_cosines("portavoce del Cremlino", chunks)
     query = np.asarray(seeded.embedder.embed_query("portavoce del Cremlino"))
-    stored = seeded.store.chunk_vectors(chunks)
-    assert all(v is not None for v in stored) and len(set(got)) == len(got)
-    assert got == pytest.approx([float(v @ query) for v in stored if v is not None], abs=1e-5)
+    stored = [v for v in seeded.store.chunk_vectors(chunks) if v is not None]
+    assert len(stored) == 3 and len(set(got)) == len(got)
+    expected = [(float(v.chunk @ query) + float(np.max(v.sentences @ query))) / 2 for v in stored]
+    assert got == pytest.approx(expected, abs=1e-5)
     sentence = chunks[0].text[:80]
     direct = np.asarray(seeded.embedder.embed_documents([sentence])[0]) @ query
     assert seeded.dense.sentence_cosines("portavoce del Cremlino", [sentence]) == pytest.approx(
@@ -104,7 +105,7 @@ def test_minilm_stays_selectable(tmp_path: Path, minilm: LocalEmbedder) -> None:
     """The English model as before: its own store, BM25 only, Italian answers still cite."""
     service = make_service(tmp_path / "data", minilm, dense_weight=0.0)
     service.ingest([SEEDS])
-    assert service.store.embedding_model == "all-MiniLM-L6-v2"
+    assert service.store.embedding_model == "all-MiniLM-L6-v2+sentences"
     answer = service.ask("Chi è il portavoce del Cremlino?")
     assert "Peskov" in answer.answer
     assert_citations_verbatim(service, answer)

@@ -35,10 +35,11 @@ from vectorstore.clients import chroma_client, client_factory
 from vectorstore.documents import Article
 from vectorstore.embeddings import LocalEmbedder, bundled_model_path
 from vectorstore.loaders import read_articles
-from vectorstore.store import ChromaStore
+from vectorstore.store import ChromaStore, store_identity
 
-MINILM = "all-MiniLM-L6-v2"
-OTHER = "other-minilm"
+MINILM = store_identity("all-MiniLM-L6-v2")  # what a store written by this code records
+OTHER_FOLDER = "other-minilm"
+OTHER = store_identity(OTHER_FOLDER)
 KREMLIN_QUESTION = "Chi è il portavoce del Cremlino?"
 LIVE = set(switch.names("newsrag"))
 
@@ -46,7 +47,7 @@ LIVE = set(switch.names("newsrag"))
 @pytest.fixture(scope="session")
 def other(tmp_path_factory: pytest.TempPathFactory) -> LocalEmbedder:
     """The bundled MiniLM under another folder name: a second real model."""
-    folder = tmp_path_factory.mktemp("models") / OTHER
+    folder = tmp_path_factory.mktemp("models") / OTHER_FOLDER
     shutil.copytree(bundled_model_path(), folder, copy_function=os.symlink)
     return LocalEmbedder(folder)
 
@@ -144,7 +145,7 @@ def test_reindex_switches_the_store_and_answers_still_cite_verbatim(
     url = request.getfixturevalue("chroma_server") if mode == "server" else None
     prefix = f"t{uuid.uuid4().hex[:12]}"
     settings = load_settings(data_dir=tmp_path / "data", chroma_url=url, collection_prefix=prefix)
-    old = NewsQA(settings, ChromaStore(client_factory(settings), minilm.name, prefix), minilm)
+    old = NewsQA(settings, ChromaStore(client_factory(settings), MINILM, prefix), minilm)
     old.ingest([SEEDS])
     assert "Peskov" in old.ask(KREMLIN_QUESTION).answer  # saves a BM25 index
     before, places = snapshot(old.store), chunk_places(old.store)
@@ -173,7 +174,7 @@ def test_reindex_switches_the_store_and_answers_still_cite_verbatim(
     assert client.get_collection(new.store.collection_names[1]).metadata == {
         "embedding_model": OTHER
     }
-    with pytest.raises(ModelMismatchError, match=OTHER):  # the old model no longer fits
+    with pytest.raises(ModelMismatchError, match=re.escape(OTHER)):  # the old model no longer fits
         ChromaStore(client_factory(settings), MINILM, prefix=settings.collection_prefix).counts()
     again = new.reindex()
     assert not again.switched and again.summary() == (
@@ -197,7 +198,7 @@ def test_reindex_minilm_to_e5_rechunks_with_the_new_tokenizer(
     before, places = snapshot(old.store), chunk_places(old.store)
     new = make_service(data, e5)
     report = new.reindex()
-    assert report.switched and report.to_model == "multilingual-e5-small"
+    assert report.switched and report.to_model == store_identity("multilingual-e5-small")
     assert snapshot(new.store).keys() == before.keys()
     assert [v[:4] for v in snapshot(new.store).values()] == [v[:4] for v in before.values()]
     clean = clean_ingest(tmp_path / "clean", e5, seed_articles())

@@ -137,7 +137,7 @@ def test_fitting_on_squad_uses_the_serving_candidates() -> None:
 
 
 def test_a_chunk_scores_with_its_best_sentence() -> None:
-    """The dense score measured with `--chunk-score sentences`: the mean of the chunk's
+    """The service's dense score (and `--chunk-score sentences`'s): the mean of the chunk's
     cosine and its best sentence's; a chunk without sentences keeps its own."""
     scores = with_best_sentence(
         np.array([0.5, 0.6, 0.7]), np.array([0.9, 0.4, 0.5, 0.3]), np.array([0, 0, 1, 1])
@@ -169,7 +169,7 @@ def test_sentence_scores_use_each_sentence_embedded_alone(embedder: LocalEmbedde
     topic = "Il ponte sul fiume è stato discusso a lungo in consiglio comunale."
     chunks = [Chunk("a", 0, 0, len(answer), answer), Chunk("b", 0, 0, len(topic), topic)]
     question = "Chi ha inaugurato il nuovo ponte?"
-    plain = InMemoryDense(chunks, embedder)
+    plain = InMemoryDense(chunks, embedder, chunk_score="chunk")
     mixed = InMemoryDense(chunks, embedder, chunk_score="sentences")
     query = np.asarray(embedder.embed_query(question), dtype=np.float32)
     sentences = np.asarray(embedder.embed_documents(chunk_sentences(chunks)[0]))
@@ -181,6 +181,9 @@ def test_sentence_scores_use_each_sentence_embedded_alone(embedder: LocalEmbedde
     assert [c.doc_id for c, _ in mixed.search(question, 1)] == ["a"]
     means = InMemoryDense(chunks, embedder, chunk_score="sentence-mean")
     assert np.linalg.norm(means.vectors, axis=1) == pytest.approx([1.0, 1.0], abs=1e-5)
+    found = means.search(question, 2)  # the service's score, as DenseScorer.search ranks it
+    assert [c.doc_id for c, _ in found] == ["a", "b"] and found[0][1] > found[1][1]
+    assert [s for _, s in found] == pytest.approx(means.cosines(question, chunks))
     with pytest.raises(ValueError, match="unknown chunk score"):
         InMemoryDense(chunks, embedder, chunk_score="tokens")
 
@@ -189,7 +192,7 @@ def test_a_chunk_score_the_service_does_not_use_is_measured_only(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Weights fitted on another dense score would not match the service's: refused."""
-    monkeypatch.setattr("sys.argv", ["fit_reranker", "--chunk-score", "sentences"])
+    monkeypatch.setattr("sys.argv", ["fit_reranker", "--chunk-score", "chunk"])
     with pytest.raises(SystemExit) as exited:
         main()
     assert exited.value.code == 2

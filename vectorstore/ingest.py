@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 from tqdm import tqdm
 
 from rag.errors import IngestError
@@ -31,6 +32,7 @@ from vectorstore.loaders import (
     read_articles,
     safe_upload_name,
 )
+from vectorstore.sentence_vectors import chunk_sentences, split_rows, unit_mean
 from vectorstore.sentences import sentence_spans
 from vectorstore.store import PENDING, ArticleWrite, ChromaStore
 
@@ -182,27 +184,36 @@ def ingest_articles(
     # batch is chunked, so chunking never waits for the GIL behind a write, and it ends
     # before the next chunking starts (measured: README, "Speed and memory").
     embedded: list[ArticleWrite] = []
+    sentences: dict[str, np.ndarray] = {}  # the embedded batch's sentence vectors by chunk id
 
-    def write(writes: list[ArticleWrite]) -> None:
+    def write(writes: list[ArticleWrite], by_chunk: dict[str, np.ndarray]) -> None:
         nonlocal stored_chunks
-        store.put_articles(writes)
+        store.put_articles(writes, by_chunk)
         for article, chunks, _, _ in writes:
             was_stored = known.get(article.doc_id, PENDING) != PENDING
             (report.updated if was_stored else report.added).append(article.doc_id)
             stored_chunks += len(chunks)
 
     def flush() -> None:
-        """Embed the pending chunks while the previous batch is stored."""
-        nonlocal embedded
-        texts = [c.text for _, chunks, _ in pending for c in chunks]
-        writing = writer.submit(write, embedded) if embedded else None
-        vectors = encoder.embed_documents(texts)
+        """Embed the pending chunks' sentences while the previous batch is stored; a
+        chunk's vector is the mean of its sentences' (vectorstore.sentence_vectors). A
+        sentence two chunks share (the overlap) is embedded once."""
+        nonlocal embedded, sentences
+        texts = [chunk_sentences(c.text) for _, chunks, _ in pending for c in chunks]
+        unique = {t: n for n, t in enumerate(dict.fromkeys(t for ts in texts for t in ts))}
+        writing = writer.submit(write, embedded, sentences) if embedded else None
+        rows = np.asarray(encoder.embed_documents(list(unique)), np.float32)
         if writing is not None:
             writing.result()  # one write in flight, in order; its error stops the ingest
-        embedded, at = [], 0
+        rows = rows[[unique[t] for ts in texts for t in ts]]
+        per_chunk = iter(split_rows(rows, [len(ts) for ts in texts]))
+        embedded, sentences = [], {}
         for article, chunks, extra in pending:
-            embedded.append((article, chunks, vectors[at : at + len(chunks)], extra))
-            at += len(chunks)
+            vectors = []
+            for chunk in chunks:
+                sentences[chunk.chunk_id] = next(per_chunk)
+                vectors.append(unit_mean(sentences[chunk.chunk_id]).tolist())
+            embedded.append((article, chunks, vectors, extra))
         pending.clear()
 
     with (
@@ -244,7 +255,7 @@ def ingest_articles(
         if pending:
             flush()
         if embedded:
-            write(embedded)
+            write(embedded, sentences)
         _progress_note(bar, stored_chunks, started)
     return report
 

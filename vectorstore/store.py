@@ -27,6 +27,7 @@ import numpy as np
 from rag.errors import ModelMismatchError
 from vectorstore import switch
 from vectorstore.documents import Article, Chunk, DocumentInfo
+from vectorstore.sentence_vectors import chunk_sentences, decode_rows, encode_rows
 
 ClientFactory = Callable[[], Any]
 # (article, its chunks, one vector per chunk, extra record metadata such as duplicate keys)
@@ -37,6 +38,23 @@ WRITTEN = "written"  # when a record was last written (time.time() of the writer
 
 
 _PAGE = 10_000  # rows per Chroma `get` when reading a whole collection
+SENTENCES = "sentences"  # chunk metadata: its sentences' vectors (vectorstore.sentence_vectors)
+# What a store's records hold besides the model's vectors, recorded with the model's name:
+# a store written before sentence vectors were kept must be re-embedded (`newsrag reindex`).
+VECTOR_FORMAT = "+sentences"
+
+
+def store_identity(model_name: str) -> str:
+    """The name a store written by this code records for `model_name`."""
+    return f"{model_name}{VECTOR_FORMAT}"
+
+
+@dataclass(frozen=True)
+class StoredVectors:
+    """A chunk's vector and its sentences' (None for a record written without them)."""
+
+    chunk: np.ndarray
+    sentences: np.ndarray | None
 
 
 @dataclass(frozen=True)
@@ -46,15 +64,32 @@ class StoredArticle:
     chunks: int
 
 
-def _chunk_metadata(chunk: Chunk, content_hash: str) -> dict[str, Any]:
-    """Where the chunk is; its text, title, date and source are its article's."""
-    return {
+def _chunk_metadata(
+    chunk: Chunk, content_hash: str, sentences: np.ndarray | None = None
+) -> dict[str, Any]:
+    """Where the chunk is (its text, title, date and source are its article's), and its
+    sentences' vectors when given."""
+    meta: dict[str, Any] = {
         "doc_id": chunk.doc_id,
         "index": chunk.index,
         "start": chunk.start,
         "end": chunk.end,
         "content_hash": content_hash,
     }
+    if sentences is not None:
+        meta[SENTENCES] = encode_rows(sentences)
+    return meta
+
+
+def stored_vectors(chunk: Chunk, vector: Any, meta: Mapping[str, Any] | None) -> StoredVectors:
+    """A chunk record's vectors; its sentence vectors only when there is one per sentence
+    the answerer cuts from the chunk (else they belong to another format)."""
+    row = np.asarray(vector, dtype=np.float32)
+    blob = (meta or {}).get(SENTENCES)
+    rows = decode_rows(blob, len(row)) if isinstance(blob, str) else None
+    if rows is not None and len(rows) != len(chunk_sentences(chunk.text)):
+        rows = None
+    return StoredVectors(row, rows)
 
 
 def chunks_in_articles(
@@ -189,8 +224,13 @@ class ChromaStore:
     ) -> None:
         self.put_articles([(article, chunks, vectors, {})])
 
-    def put_articles(self, items: Sequence[ArticleWrite]) -> None:
-        """Add or replace articles so that a crash at any point is repaired by a re-run.
+    def put_articles(
+        self,
+        items: Sequence[ArticleWrite],
+        sentences: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
+        """Add or replace articles so that a crash at any point is repaired by a re-run;
+        `sentences` holds chunks' sentence vectors by chunk id (kept in their records).
 
         1. each article's record is written as *pending* (its hash is not the real one),
         2. the new chunks are upserted (ids derive from the content, so a re-run
@@ -217,7 +257,9 @@ class ChromaStore:
             content_hash = article.content_hash
             ids.extend(f"{c.chunk_id}@{content_hash}" for c in chunks)
             embeddings.extend(list(v) for v in vectors)
-            metadatas.extend(_chunk_metadata(c, content_hash) for c in chunks)
+            metadatas.extend(
+                _chunk_metadata(c, content_hash, (sentences or {}).get(c.chunk_id)) for c in chunks
+            )
         for at in range(0, len(ids), WRITE_BATCH):  # one round trip per batch, not per article
             part = slice(at, at + WRITE_BATCH)
             self.chunks.upsert(
@@ -321,8 +363,11 @@ class ChromaStore:
             got = self.chunks.get(
                 include=["metadatas"] if metadata else [], limit=_PAGE, offset=offset
             )
-            ids += got["ids"]
-            metadatas += [dict(m or {}) for m in got.get("metadatas") or []]
+            ids += got["ids"]  # sentence vectors left out: ~2.6 kB a chunk, not needed here
+            metadatas += [
+                {k: v for k, v in (m or {}).items() if k != SENTENCES}
+                for m in got.get("metadatas") or []
+            ]
             if len(got["ids"]) < _PAGE:
                 break
         return ids, metadatas
@@ -344,21 +389,29 @@ class ChromaStore:
 
     def dense_search(self, vector: Sequence[float], k: int) -> list[tuple[Chunk, float]]:
         """The `k` nearest chunks with their cosine similarity."""
+        return [(c, cosine) for c, cosine, _ in self.nearest(vector, k)]
+
+    def nearest(self, vector: Sequence[float], k: int) -> list[tuple[Chunk, float, StoredVectors]]:
+        """The `k` nearest chunks with their cosine similarity and stored vectors."""
         total = int(self.chunks.count())
         if total == 0:
             return []
         got = self.chunks.query(
             query_embeddings=[list(vector)],
             n_results=min(k, total),
-            include=["metadatas", "distances"],
+            include=["metadatas", "distances", "embeddings"],
         )
         metadatas, distances = got["metadatas"][0], got["distances"][0]
         articles = self.get_articles([str(m["doc_id"]) for m in metadatas])
         found = chunks_in_articles(metadatas, articles)
-        return [(c, 1.0 - float(d)) for c, d in zip(found, distances, strict=True) if c]
+        return [
+            (c, 1.0 - float(d), stored_vectors(c, v, m))
+            for c, d, v, m in zip(found, distances, got["embeddings"][0], metadatas, strict=True)
+            if c
+        ]
 
-    def chunk_vectors(self, chunks: Sequence[Chunk]) -> list[np.ndarray | None]:
-        """The stored vector of each chunk (None where it is not stored, or its article is
+    def chunk_vectors(self, chunks: Sequence[Chunk]) -> list[StoredVectors | None]:
+        """The stored vectors of each chunk (None where it is not stored, or its article is
         being rewritten): the re-ranker's dense feature for candidates that only the lexical
         index proposed. A chunk record's id is its chunk id and its article's hash."""
         if not chunks:
@@ -374,23 +427,29 @@ class ChromaStore:
             if hashes.get(c.doc_id, PENDING) != PENDING
         }
         found = self._vectors(sorted(set(ids.values())))
-        return [found.get(ids.get(c.chunk_id, "")) for c in chunks]
+        out: list[StoredVectors | None] = []
+        for c in chunks:
+            record = found.get(ids.get(c.chunk_id, ""))
+            out.append(None if record is None else stored_vectors(c, *record))
+        return out
 
-    def _vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
-        """Vectors by record id. Embedded Chroma, after a process was killed mid-write, can
-        fail a batch read on one record ("Error finding id") while the rest read fine: then
-        each is read alone and the unreadable ones are left out (their cosine counts 0)."""
+    def _vectors(self, ids: list[str]) -> dict[str, tuple[Any, Mapping[str, Any] | None]]:
+        """Vectors and metadata by record id. Embedded Chroma, after a process was killed
+        mid-write, can fail a batch read on one record ("Error finding id") while the rest
+        read fine: then each is read alone and the unreadable ones are left out (their
+        cosine counts 0)."""
+        include = ["embeddings", "metadatas"]
         try:
-            batches = [self.chunks.get(ids=ids, include=["embeddings"])]
+            batches = [self.chunks.get(ids=ids, include=include)]
         except Exception:  # chromadb's InternalError; the store itself stays usable
             batches = []
             for one in ids:
                 with contextlib.suppress(Exception):
-                    batches.append(self.chunks.get(ids=[one], include=["embeddings"]))
+                    batches.append(self.chunks.get(ids=[one], include=include))
         return {
-            i: np.asarray(v, dtype=np.float32)
+            i: (v, m)
             for got in batches
-            for i, v in zip(got["ids"], got["embeddings"], strict=True)
+            for i, v, m in zip(got["ids"], got["embeddings"], got["metadatas"], strict=True)
         }
 
 

@@ -1,10 +1,13 @@
 """The question's dense similarity to chunks and sentences, one query embedding per question.
 
 multilingual-e5-small reads Italian and the user's language alike, so its cosine is
-what lets an English question find and choose Italian evidence. Retrieval asks for
-the nearest chunks and for the cosine of candidates only BM25 proposed (their stored
-vectors); the answerer asks for the cosine of candidate sentences, which are embedded
-on demand and kept in a bounded cache (a sentence is quoted again and again).
+what lets an English question find and choose Italian evidence. A chunk's dense score
+is the mean of its vector's cosine and its best sentence's (chunk_score; the vectors
+stored at ingest: vectorstore.sentence_vectors). Retrieval asks for the best chunks
+(Chroma's nearest by chunk vector, a wider pool re-scored) and for the scores of
+candidates only BM25 proposed; the answerer asks for the cosine of candidate sentences:
+the stored vectors of the chunks just scored, else embedded on demand, kept in a bounded
+cache (a sentence is quoted again and again).
 """
 
 from __future__ import annotations
@@ -17,11 +20,23 @@ from typing import Protocol
 import numpy as np
 
 from vectorstore.documents import Chunk
-from vectorstore.store import ChromaStore
+from vectorstore.sentence_vectors import chunk_sentences
+from vectorstore.store import ChromaStore, StoredVectors
 
 QUERY_CACHE = 256  # question texts (a conversation's queries, retries, the eval's baselines)
 SENTENCE_CACHE = 20_000  # sentence vectors: 20,000 x 384 float32 = 31 MB at most
 WORD_CACHE = 10_000  # single words of foreign questions and their candidates: 15 MB at most
+# Chroma's nearest chunks (by chunk vector) re-scored for a dense list of k: k x SEARCH_POOL.
+SEARCH_POOL = 3
+
+
+def chunk_score(cosine: float, sentence_cosines: np.ndarray | None) -> float:
+    """A chunk's dense score: the mean of its vector's cosine and its best sentence's (its
+    vector's alone without sentence vectors). A question usually matches one sentence,
+    which the chunk's vector dilutes (README, "Sentence vectors")."""
+    if sentence_cosines is None or not len(sentence_cosines):
+        return cosine
+    return (cosine + float(np.max(sentence_cosines))) / 2.0
 
 
 class _Lru:
@@ -76,15 +91,31 @@ class DenseScorer:
         return found
 
     def search(self, text: str, k: int) -> list[tuple[Chunk, float]]:
-        """The `k` stored chunks nearest to `text`, with their cosines."""
-        return self.store.dense_search(self.query_vector(text).tolist(), k)
+        """The `k` best chunks for `text` by chunk_score, among Chroma's k x SEARCH_POOL
+        nearest by chunk vector."""
+        query = self.query_vector(text)
+        scored = [
+            (chunk, self._score(query, chunk, stored))
+            for chunk, _, stored in self.store.nearest(query.tolist(), k * SEARCH_POOL)
+        ]
+        return sorted(scored, key=lambda item: -item[1])[:k]
 
     def chunk_cosines(self, text: str, chunks: Sequence[Chunk]) -> list[float]:
-        """The cosine of `text` to each chunk's stored vector (0 for a chunk not stored)."""
+        """The chunk_score of `text` for each chunk (0 for a chunk not stored)."""
         query = self.query_vector(text)
         return [
-            float(v @ query) if v is not None else 0.0 for v in self.store.chunk_vectors(chunks)
+            self._score(query, c, stored) if stored is not None else 0.0
+            for c, stored in zip(chunks, self.store.chunk_vectors(chunks), strict=True)
         ]
+
+    def _score(self, query: np.ndarray, chunk: Chunk, stored: StoredVectors) -> float:
+        """The chunk's score; its sentence vectors go to the sentence cache, where the
+        answerer will look for them."""
+        rows = stored.sentences
+        if rows is not None:
+            for sentence, row in zip(chunk_sentences(chunk.text), rows, strict=True):
+                self._sentences.put(sentence, row)
+        return chunk_score(float(stored.chunk @ query), None if rows is None else rows @ query)
 
     def sentence_cosines(self, text: str, sentences: Sequence[str]) -> list[float]:
         """The cosine of `text` to each sentence, embedded as a passage (cached)."""
