@@ -7,8 +7,9 @@ chunk's their mean, as ingest stores them; embedding 100k chunks for real takes 
 on 2 cores; `make bench`'s size `100k` does it). Everything a question costs is real: its
 embedding, BM25 over 100k chunks, Chroma's HNSW search over 100k vectors of the real width and
 the read of the neighbours' sentence vectors, the re-ranker, the candidate sentences' scores.
-Only the dense neighbours are meaningless, so answers are not scored here. The baseline is `bench.run`'s measurement
-of a server over the SQuAD-it half (real vectors), in the same run, with the same questions.
+Only the dense neighbours are meaningless, so answers are not scored here. The baseline is
+`bench.run`'s measurement of a server over the SQuAD-it half (real vectors), in the same run,
+with the same questions.
 
     .venv/bin/python -m bench.server_100k --keep /tmp/bench100k --out bench-results/server-100k.json
 """

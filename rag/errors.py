@@ -34,7 +34,7 @@ class ModelMismatchError(StoreError):
         # A store records the model's name and what its records hold ("name+sentences":
         # vectorstore.store.store_identity); the folder is the name alone.
         folder = stored.rsplit("+", 1)[0]
-        if configured.startswith(stored):  # the same model, written before a format change
+        if configured.rsplit("+", 1)[0] == stored:  # the same model, before a format change
             message = (
                 f"the store was written by an earlier newsrag ({stored!r}, without the "
                 f"sentence vectors {configured!r} adds): run `newsrag reindex` to re-embed "

@@ -20,13 +20,14 @@ from vectorstore.embeddings import LocalEmbedder
 from vectorstore.ingest import chunk_article
 from vectorstore.loaders import MAX_FILE_BYTES, read_article
 from vectorstore.sentence_vectors import (
+    SENTENCES,
     chunk_sentences,
     decode_rows,
     encode_rows,
     split_rows,
     unit_mean,
 )
-from vectorstore.store import SENTENCES, ChromaStore, store_identity
+from vectorstore.store import ChromaStore, store_identity
 
 KREMLIN_QUESTION = "Chi è il portavoce del Cremlino?"
 

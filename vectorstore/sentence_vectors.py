@@ -13,13 +13,36 @@ from __future__ import annotations
 
 import base64
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from vectorstore.documents import Chunk
 from vectorstore.sentences import sentence_spans
 
+SENTENCES = "sentences"  # the chunk record's metadata key that holds them
 _SCALE = np.dtype("<f4")
+
+
+@dataclass(frozen=True)
+class StoredVectors:
+    """A chunk's vector and its sentences' (None for a record written without them)."""
+
+    chunk: np.ndarray
+    sentences: np.ndarray | None
+
+
+def stored_vectors(chunk: Chunk, vector: Any, meta: Mapping[str, Any] | None) -> StoredVectors:
+    """A chunk record's vectors; its sentence vectors only when there is one per sentence
+    the answerer cuts from the chunk (else they belong to another format)."""
+    row = np.asarray(vector, dtype=np.float32)
+    blob = (meta or {}).get(SENTENCES)
+    rows = decode_rows(blob, len(row)) if isinstance(blob, str) else None
+    if rows is not None and len(rows) != len(chunk_sentences(chunk.text)):
+        rows = None
+    return StoredVectors(row, rows)
 
 
 def chunk_sentences(text: str) -> list[str]:

@@ -2,11 +2,12 @@
 
 The articles collection holds each article's body (for citation checks), its
 metadata and content hash (for idempotent ingestion), with the mean of its chunk
-vectors as its own vector. The chunks collection holds the dense vectors and each
-chunk's place in its article (id, offsets, hash), not its text: a chunk is read
-back as the slice of its article's stored body, so it cannot disagree with the
-body its citations are checked against; and chunk writes are 1.45x cheaper and the
-store 1.6x smaller than with the text kept (bench/chunk_writes.py, README).
+vectors as its own vector. The chunks collection holds the dense vectors (with each
+chunk's sentences' vectors: vectorstore.sentence_vectors) and each chunk's place in
+its article (id, offsets, hash), not its text: a chunk is read back as the slice of
+its article's stored body, so it cannot disagree with the body its citations are
+checked against; and chunk writes are 1.45x cheaper and the store 1.6x smaller than
+with the text kept (bench/chunk_writes.py, README).
 The client is passed in and collections are opened lazily on first use; their
 names, and the switch to re-embedded ones after `newsrag reindex`, are in
 vectorstore.switch (protocol: vectorstore.reindex).
@@ -27,7 +28,7 @@ import numpy as np
 from rag.errors import ModelMismatchError
 from vectorstore import switch
 from vectorstore.documents import Article, Chunk, DocumentInfo
-from vectorstore.sentence_vectors import chunk_sentences, decode_rows, encode_rows
+from vectorstore.sentence_vectors import SENTENCES, StoredVectors, encode_rows, stored_vectors
 
 ClientFactory = Callable[[], Any]
 # (article, its chunks, one vector per chunk, extra record metadata such as duplicate keys)
@@ -38,7 +39,6 @@ WRITTEN = "written"  # when a record was last written (time.time() of the writer
 
 
 _PAGE = 10_000  # rows per Chroma `get` when reading a whole collection
-SENTENCES = "sentences"  # chunk metadata: its sentences' vectors (vectorstore.sentence_vectors)
 # What a store's records hold besides the model's vectors, recorded with the model's name:
 # a store written before sentence vectors were kept must be re-embedded (`newsrag reindex`).
 VECTOR_FORMAT = "+sentences"
@@ -47,14 +47,6 @@ VECTOR_FORMAT = "+sentences"
 def store_identity(model_name: str) -> str:
     """The name a store written by this code records for `model_name`."""
     return f"{model_name}{VECTOR_FORMAT}"
-
-
-@dataclass(frozen=True)
-class StoredVectors:
-    """A chunk's vector and its sentences' (None for a record written without them)."""
-
-    chunk: np.ndarray
-    sentences: np.ndarray | None
 
 
 @dataclass(frozen=True)
@@ -79,17 +71,6 @@ def _chunk_metadata(
     if sentences is not None:
         meta[SENTENCES] = encode_rows(sentences)
     return meta
-
-
-def stored_vectors(chunk: Chunk, vector: Any, meta: Mapping[str, Any] | None) -> StoredVectors:
-    """A chunk record's vectors; its sentence vectors only when there is one per sentence
-    the answerer cuts from the chunk (else they belong to another format)."""
-    row = np.asarray(vector, dtype=np.float32)
-    blob = (meta or {}).get(SENTENCES)
-    rows = decode_rows(blob, len(row)) if isinstance(blob, str) else None
-    if rows is not None and len(rows) != len(chunk_sentences(chunk.text)):
-        rows = None
-    return StoredVectors(row, rows)
 
 
 def chunks_in_articles(

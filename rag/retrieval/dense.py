@@ -20,8 +20,8 @@ from typing import Protocol
 import numpy as np
 
 from vectorstore.documents import Chunk
-from vectorstore.sentence_vectors import chunk_sentences
-from vectorstore.store import ChromaStore, StoredVectors
+from vectorstore.sentence_vectors import StoredVectors, chunk_sentences
+from vectorstore.store import ChromaStore
 
 QUERY_CACHE = 256  # question texts (a conversation's queries, retries, the eval's baselines)
 SENTENCE_CACHE = 20_000  # sentence vectors: 20,000 x 384 float32 = 31 MB at most
