@@ -35,7 +35,7 @@ from eval import metrics as m
 from eval.datasets import EvalSet, load_set
 from rag.answering.extractive import question_terms
 from rag.retrieval.corpus import LexicalCorpus
-from rag.retrieval.dense import SEARCH_POOL
+from rag.retrieval.dense import SEARCH_POOL, with_best_sentence
 from rag.retrieval.hybrid import RERANK_DEPTH, conversation_queries, first_stage
 from rag.retrieval.rerank import FEATURES, WEIGHTS_FILE, LinearModel, features
 from rag.service import embedder_from_settings
@@ -153,18 +153,6 @@ def mean_rows(vectors: np.ndarray, owner: np.ndarray, groups: int) -> np.ndarray
     np.add.at(sums, owner, vectors)
     norms = np.linalg.norm(sums, axis=1, keepdims=True)
     return sums / np.where(norms > 0, norms, 1.0)
-
-
-def with_best_sentence(
-    chunk_cosines: np.ndarray, sentence_cosines: np.ndarray, owner: np.ndarray
-) -> np.ndarray:
-    """Each chunk's score: the mean of its own cosine and its best sentence's (`owner[i]`:
-    the chunk of sentence i); a chunk without sentences keeps its own cosine. A question
-    usually matches one sentence, which a 400-piece chunk's vector dilutes."""
-    best = np.full(len(chunk_cosines), -np.inf)
-    np.maximum.at(best, owner, sentence_cosines)
-    best = np.where(np.isfinite(best), best, chunk_cosines)
-    return np.asarray((chunk_cosines + best) / 2.0)
 
 
 def questions(

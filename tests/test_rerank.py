@@ -18,8 +18,8 @@ from eval.fit_reranker import (
     main,
     mean_rows,
     questions,
-    with_best_sentence,
 )
+from rag.retrieval.dense import with_best_sentence
 from rag.retrieval.rerank import (
     FEATURES,
     WEIGHTS_FILE,

@@ -28,10 +28,12 @@ _SCALE = np.dtype("<f4")
 
 @dataclass(frozen=True)
 class StoredVectors:
-    """A chunk's vector and its sentences' (None for a record written without them)."""
+    """A chunk's vector and its sentences' (None for a record written without them), with
+    the sentences they belong to (cut once: a question scores ~100 chunks)."""
 
     chunk: np.ndarray
     sentences: np.ndarray | None
+    texts: tuple[str, ...] = ()
 
 
 def stored_vectors(chunk: Chunk, vector: Any, meta: Mapping[str, Any] | None) -> StoredVectors:
@@ -40,9 +42,10 @@ def stored_vectors(chunk: Chunk, vector: Any, meta: Mapping[str, Any] | None) ->
     row = np.asarray(vector, dtype=np.float32)
     blob = (meta or {}).get(SENTENCES)
     rows = decode_rows(blob, len(row)) if isinstance(blob, str) else None
-    if rows is not None and len(rows) != len(chunk_sentences(chunk.text)):
-        rows = None
-    return StoredVectors(row, rows)
+    if rows is None:
+        return StoredVectors(row, None)
+    texts = tuple(chunk_sentences(chunk.text))
+    return StoredVectors(row, rows, texts) if len(rows) == len(texts) else StoredVectors(row, None)
 
 
 def chunk_sentences(text: str) -> list[str]:

@@ -28,7 +28,13 @@ import numpy as np
 from rag.errors import ModelMismatchError
 from vectorstore import switch
 from vectorstore.documents import Article, Chunk, DocumentInfo
-from vectorstore.sentence_vectors import SENTENCES, StoredVectors, encode_rows, stored_vectors
+from vectorstore.sentence_vectors import (
+    SENTENCES,
+    StoredVectors,
+    encode_rows,
+    stored_vectors,
+    unit_mean,
+)
 
 ClientFactory = Callable[[], Any]
 # (article, its chunks, one vector per chunk, extra record metadata such as duplicate keys)
@@ -97,13 +103,6 @@ def chunks_in_articles(
         else:
             out.append(Chunk.of(article, int(meta["index"]), start, end))
     return out
-
-
-def _mean_vector(vectors: Sequence[Sequence[float]]) -> list[float]:
-    mean = np.asarray(vectors, dtype=np.float64).mean(axis=0)
-    norm = float(np.linalg.norm(mean)) or 1.0
-    result: list[float] = (mean / norm).tolist()
-    return result
 
 
 class ChromaStore:
@@ -278,7 +277,7 @@ class ChromaStore:
             metadatas.append(meta)
         self.articles.upsert(
             ids=[a.doc_id for a, *_ in items],
-            embeddings=[_mean_vector(v) for _, _, v, _ in items],
+            embeddings=[unit_mean(np.asarray(v)).tolist() for _, _, v, _ in items],
             documents=[a.body for a, *_ in items],
             metadatas=metadatas,
         )

@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from vectorstore.documents import Chunk
-from vectorstore.sentence_vectors import StoredVectors, chunk_sentences
+from vectorstore.sentence_vectors import StoredVectors
 from vectorstore.store import ChromaStore
 
 QUERY_CACHE = 256  # question texts (a conversation's queries, retries, the eval's baselines)
@@ -30,13 +30,24 @@ WORD_CACHE = 10_000  # single words of foreign questions and their candidates: 1
 SEARCH_POOL = 3
 
 
+def with_best_sentence(
+    chunk_cosines: np.ndarray, sentence_cosines: np.ndarray, owner: np.ndarray
+) -> np.ndarray:
+    """Each chunk's dense score: the mean of its own cosine and its best sentence's
+    (`owner[i]`: the chunk of sentence i); a chunk without sentences keeps its own cosine.
+    A question usually matches one sentence, which a 400-piece chunk's vector dilutes
+    (README, "Sentence vectors"). eval.fit_reranker scores every chunk with it."""
+    best = np.full(len(chunk_cosines), -np.inf)
+    np.maximum.at(best, owner, sentence_cosines)
+    best = np.where(np.isfinite(best), best, chunk_cosines)
+    return np.asarray((chunk_cosines + best) / 2.0)
+
+
 def chunk_score(cosine: float, sentence_cosines: np.ndarray | None) -> float:
-    """A chunk's dense score: the mean of its vector's cosine and its best sentence's (its
-    vector's alone without sentence vectors). A question usually matches one sentence,
-    which the chunk's vector dilutes (README, "Sentence vectors")."""
-    if sentence_cosines is None or not len(sentence_cosines):
-        return cosine
-    return (cosine + float(np.max(sentence_cosines))) / 2.0
+    """with_best_sentence for one chunk (its vector's cosine alone without sentence vectors)."""
+    found = np.zeros(0) if sentence_cosines is None else np.asarray(sentence_cosines)
+    owner = np.zeros(len(found), dtype=np.int64)
+    return float(with_best_sentence(np.array([cosine]), found, owner)[0])
 
 
 class _Lru:
@@ -95,7 +106,7 @@ class DenseScorer:
         nearest by chunk vector."""
         query = self.query_vector(text)
         scored = [
-            (chunk, self._score(query, chunk, stored))
+            (chunk, self._score(query, stored))
             for chunk, _, stored in self.store.nearest(query.tolist(), k * SEARCH_POOL)
         ]
         return sorted(scored, key=lambda item: -item[1])[:k]
@@ -104,16 +115,16 @@ class DenseScorer:
         """The chunk_score of `text` for each chunk (0 for a chunk not stored)."""
         query = self.query_vector(text)
         return [
-            self._score(query, c, stored) if stored is not None else 0.0
-            for c, stored in zip(chunks, self.store.chunk_vectors(chunks), strict=True)
+            self._score(query, stored) if stored is not None else 0.0
+            for stored in self.store.chunk_vectors(chunks)
         ]
 
-    def _score(self, query: np.ndarray, chunk: Chunk, stored: StoredVectors) -> float:
+    def _score(self, query: np.ndarray, stored: StoredVectors) -> float:
         """The chunk's score; its sentence vectors go to the sentence cache, where the
         answerer will look for them."""
         rows = stored.sentences
         if rows is not None:
-            for sentence, row in zip(chunk_sentences(chunk.text), rows, strict=True):
+            for sentence, row in zip(stored.texts, rows, strict=True):
                 self._sentences.put(sentence, row)
         return chunk_score(float(stored.chunk @ query), None if rows is None else rows @ query)
 
