@@ -18,11 +18,16 @@ from rag.answering.extractive import (
     unknown_names,
 )
 from rag.retrieval.answer_types import (
+    AGE,
     DATE,
+    DURATION,
+    MONEY,
     NUMBER,
+    ORGANISATION,
     PERCENT,
     PLACE,
     TIME,
+    asked_names,
     expected_type,
     has_type,
     new_names,
@@ -67,10 +72,65 @@ def chunk_of(body: str, start: int = 0) -> Chunk:
         ("Dans quelle ville est né Luther ?", PLACE),
         ("In welcher Stadt wurde Luther geboren?", PLACE),
         ("Qui est le porte-parole du Kremlin ?", None),
+        # a count of a kind: an age, a duration, a sum
+        ("Quanti anni ha?", AGE),
+        ("How old was he at the time?", AGE),
+        ("¿Qué edad tenía cuando fue elegido?", AGE),
+        ("Da quanti anni va avanti la guerra?", NUMBER),  # how many years: any count
+        ("Quanto è durata la telefonata?", DURATION),
+        ("Per quanto tempo ha regnato?", DURATION),
+        ("How long did the call last?", DURATION),
+        ("How long is the river?", NUMBER),  # a length, not a duration
+        ("Wie lange dauerte der Krieg?", DURATION),
+        ("Quanto costa l'abbonamento?", MONEY),
+        ("How much does the Silver box cost?", MONEY),
+        ("¿Cuánto cuesta al mes la suscripción?", MONEY),
+        ("Quanto pesa il satellite?", NUMBER),
+        # an organisation whose answer is a name
+        ("E quale azienda ha fondato poi?", ORGANISATION),
+        ("For which team did he play?", ORGANISATION),
+        ("Quale gruppo si è ribellato?", None),  # a group is often no name
     ],
 )
 def test_expected_type(question: str, kind: str | None) -> None:
     assert expected_type(question) == kind
+
+
+def test_an_opening_inverted_mark_does_not_make_the_asking_word_a_name() -> None:
+    assert [n for n, _ in asked_names("¿Quién fue el primer presidente de Harvard?")] == ["Harvard"]
+    assert [n for n, _ in asked_names("¡Dime quién ganó!")] == []
+
+
+def test_a_count_of_a_kind_needs_its_unit() -> None:
+    """An age, a duration or a sum is a number with what it counts: any number in the
+    evidence does not answer "quanto è durata la telefonata?"."""
+    assert has_type("Peskov, 57 anni, ha parlato.", AGE)
+    assert has_type("Lo ha fatto all'età di diciassette anni.", AGE)
+    assert has_type("Il quarantenne ha parlato.", AGE)
+    assert not has_type("Ventisei nazioni hanno promesso garanzie.", AGE)
+    for sentence in (
+        "La telefonata è durata tre ore.",
+        "Ha parlato per 45 minuti.",
+        "Regnò per un anno.",
+        "Dal 1979 la rivista esce ogni mese.",
+        "Apollo correva dal 1961 al 1972.",
+        "Mancavano 3:08 alla fine.",
+    ):
+        assert has_type(sentence, DURATION), sentence
+    assert not has_type("Ventisei nazioni hanno promesso garanzie.", DURATION)
+    assert not has_type("Nel 2022 si sono visti a Istanbul.", DURATION)
+    assert not has_type("Lavorano da diverse settimane al piano.", DURATION)  # no figure
+    assert has_type("Il box costa £10 al mese.", MONEY)
+    assert has_type("Un costo di 8 miliardi di dollari.", MONEY)
+    assert not has_type("Sky ha 10 milioni di clienti.", MONEY)
+    # the figure not given still answers, as for any number
+    assert has_type("Non hanno precisato quanto sia durata.", DURATION)
+
+
+def test_an_organisation_asked_for_needs_a_name_the_question_lacks() -> None:
+    known = set(analyze("Quale azienda ha fondato Linde?"))
+    assert has_type("Linde fondò la Linde AG e poi la Messer.", ORGANISATION, known)
+    assert not has_type("Poi Linde fondò un'altra azienda.", ORGANISATION, known)
 
 
 def test_has_type() -> None:

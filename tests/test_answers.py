@@ -103,6 +103,21 @@ def test_a_follow_up_reuses_the_quote_holding_the_detail_and_respects_the_dates(
     assert before.abstained and not before.citations and not before.sources
 
 
+def test_a_follow_up_asking_for_a_duration_the_articles_never_give_abstains(
+    seeded: NewsQA,
+) -> None:
+    """ "Quanto è durata la telefonata?" needs a figure of time: the seeds' "da diverse
+    settimane" or a year is none, so the conversation's sentences do not answer it (with
+    "diverse" taken for a figure, the EU sentence holding it answered)."""
+    asked = "Con chi ha parlato Trump dopo il vertice di Parigi?"
+    first = seeded.ask(asked)
+    assert not first.abstained
+    history = [{"role": "user", "content": asked}, {"role": "assistant", "content": first.answer}]
+    duration = seeded.ask("Quanto è durata la telefonata con Zelensky?", history=history)
+    assert duration.abstained and not duration.citations
+    assert duration.answer.startswith("Non ho trovato")
+
+
 def test_top_k_bounds_the_sources(
     seeded: NewsQA, seeds_data_dir: Path, embedder: LocalEmbedder
 ) -> None:

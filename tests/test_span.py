@@ -7,6 +7,9 @@ import pytest
 
 from rag.answering.citations import Citation, Span, invalid_citations
 from rag.answering.span import (
+    AGE,
+    DURATION,
+    MONEY,
     NUMBER,
     ORGANISATION,
     PERSON,
@@ -45,6 +48,17 @@ def span_of(question: str, sentence: str) -> str | None:
 )
 def test_the_kind_of_words_a_question_asks_for(question: str, kind: str | None) -> None:
     assert span_kind(question) == kind
+
+
+def test_an_age_a_duration_or_a_sum_is_answered_by_its_figure() -> None:
+    """The counts of a kind (rag.retrieval.answer_types) are spanned as numbers are."""
+    assert span_kind("Quanto costa il box Silver?") == MONEY
+    assert span_of("Quanto costa il box Silver?", "Il box Silver costa 99 sterline.") == "99"
+    assert span_kind("Quanto è durata la telefonata?") == DURATION
+    assert span_of("Quanto è durata la telefonata?", "La telefonata è durata tre ore.") == "tre"
+    assert span_kind("Quanti anni ha Peskov?") == AGE
+    assert span_of("Quanti anni ha Peskov?", "Peskov, 57 anni, ha parlato.") == "57"
+    assert span_kind("Per quale squadra giocava?") == ORGANISATION
 
 
 def test_the_name_next_to_the_question_words_and_not_the_question_own() -> None:

@@ -15,9 +15,13 @@ import re
 from collections.abc import Mapping
 
 from rag.retrieval.answer_types import (
+    AGE,
     DATE,
+    DURATION,
+    MONEY,
     NUMBER,
     NUMBER_WORDS,
+    ORGANISATION,
     PERCENT,
     PERCENT_SIGN,
     PLACE,
@@ -29,16 +33,14 @@ from rag.retrieval.answer_types import (
 from rag.retrieval.lexical import analyze
 
 PERSON = "person"
-ORGANISATION = "organisation"
 LEAD_WORDS = 3  # as in answer_types: the asking words open the question
 
+# Organisations whose name may answer (highlighted), wider than those whose name must
+# (rag.retrieval.answer_types.ORG_NOUNS): "quale gruppo…?" is often answered without one.
 _ORG_NOUNS = (
-    "agenzia agenzie azienda aziende società organizzazione organizzazioni partito partiti "
-    "squadra squadre club università giornale giornali quotidiano emittente ente enti "
-    "istituzione istituzioni banca banche compagnia gruppo band associazione federazione "
-    "alleanza governo ministero tribunale corte casa editrice "
-    "agency company companies organization organisation party team university newspaper "
-    "bank group band association federation alliance government ministry court"
+    "organizzazione organizzazioni ente enti istituzione istituzioni gruppo band associazione "
+    "alleanza governo ministero tribunale corte casa partito partiti "
+    "organization organisation group band association alliance government ministry court party"
 )
 _KIND_PATTERNS = [
     (ORGANISATION, re.compile(
@@ -81,16 +83,21 @@ PART = 0.5  # a name cut from a run around the question's own words counts half
 _NAME_BEFORE = re.compile(r"([A-ZÀ-Ý][\w-]*) $")
 _NAME_AFTER = re.compile(r" ([A-ZÀ-Ý][\w-]*)")
 NAMES = (PERSON, ORGANISATION, PLACE)
+COUNTS = (NUMBER, PERCENT, AGE, DURATION, MONEY)  # answered by a number
 
 
 def span_kind(question: str) -> str | None:
-    """What kind of words answer the question: PERSON, ORGANISATION, PLACE, PERCENT, NUMBER, DATE,
-    TIME, or None (a question of another kind: why, how, what did they say…)."""
+    """What kind of words answer the question: PERSON, ORGANISATION, PLACE, a count (COUNTS:
+    a number, a percentage, an age, a duration, a sum), DATE, TIME, or None (a question of
+    another kind: why, how, what did they say…)."""
+    expected = expected_type(question)
+    if expected == ORGANISATION:
+        return expected
     for kind, pattern in _KIND_PATTERNS:
         match = pattern.search(question)
         if match and len(question[: match.start()].split()) <= LEAD_WORDS:
             return kind
-    return expected_type(question)
+    return expected
 
 
 def candidates(sentence: str, kind: str, known: set[str]) -> list[tuple[int, int]]:
@@ -100,7 +107,7 @@ def candidates(sentence: str, kind: str, known: set[str]) -> list[tuple[int, int
         return joined(sentence, name_spans(sentence, known, split=True))
     if kind == PLACE:
         return joined(sentence, place_spans(sentence, known, split=True))
-    if kind in (NUMBER, PERCENT):
+    if kind in COUNTS:
         years = [m.span() for m in _YEAR.finditer(sentence)]
         found = [m.span() for m in _NUMBER.finditer(sentence) if m.span() not in years]
         if kind == PERCENT:  # "il 40%", not the year or the count beside it
