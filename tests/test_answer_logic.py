@@ -108,6 +108,7 @@ def test_a_count_of_a_kind_needs_its_unit() -> None:
     assert has_type("Lo ha fatto all'età di diciassette anni.", AGE)
     assert has_type("Il quarantenne ha parlato.", AGE)
     assert not has_type("Ventisei nazioni hanno promesso garanzie.", AGE)
+    assert not has_type("Per due millenni la città crebbe.", AGE)  # no "-enne"
     for sentence in (
         "La telefonata è durata tre ore.",
         "Ha parlato per 45 minuti.",
@@ -123,6 +124,7 @@ def test_a_count_of_a_kind_needs_its_unit() -> None:
     assert has_type("Il box costa £10 al mese.", MONEY)
     assert has_type("Un costo di 8 miliardi di dollari.", MONEY)
     assert not has_type("Sky ha 10 milioni di clienti.", MONEY)
+    assert not has_type("Una franchigia della NFL con 10 titoli.", MONEY)
     # the figure not given still answers, as for any number
     assert has_type("Non hanno precisato quanto sia durata.", DURATION)
 

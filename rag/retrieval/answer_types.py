@@ -1,5 +1,5 @@
 """Expected answer types: a "quanti…?" question needs a number, a "quando…?" one a time,
-an "in quale città…?" one a place's name.
+a "quanto costa…?" one a sum, an "in quale città…?" one a place's name.
 
 A sentence without anything of the expected type cannot answer the question, so
 such sentences lose to ones that have it, and when none of the evidence has it,
@@ -67,7 +67,8 @@ _NOT_GIVEN = re.compile(
 
 # "a 17 anni", "all'età di", "il quarantenne": how old someone is.
 _AGE = re.compile(
-    r"\b(?:\d+|" + _NUMBER_WORDS + r")\s+anni\b|\bet[àa]\b|\w{4,}enn[ei]\b", re.IGNORECASE
+    r"\b(?:\d+|" + _NUMBER_WORDS + r")\s+anni\b|\bet[àa]\b|\w{4,}(?<!mill)enn[ei]\b",
+    re.IGNORECASE,
 )
 _UNITS = r"(?:second|minut|or[ae]\b|giorn|nott|settiman|mes[ei]\b|ann[oi]\b|decenn|secol|millenn)"
 # "per tre ore", "45 minuti", "un'ora", "dal 1979", "dagli anni Sessanta", "3:08": how long.
@@ -84,7 +85,7 @@ _DURATION = re.compile(
 )
 # "£ 10", "8 miliardi di dollari", "gratuitamente": what something costs.
 _MONEY = re.compile(
-    r"[$€£¥]|\b(?:dollar\w*|euro|sterlin\w*|lir[ae]|franch\w*|yen|yuan|rubl\w*|fiorin\w*|"
+    r"[$€£¥]|\b(?:dollar\w*|euro|sterlin\w*|lir[ae]|franchi|yen|yuan|rubl\w*|fiorin\w*|"
     r"ducat\w*|scellin\w*|centesim\w*|pence|penny|usd|eur|gbp|gratuit\w*|gratis)\b",
     re.IGNORECASE,
 )
@@ -100,7 +101,7 @@ MONEY = "money"  # "quanto costa…?", "how much does it cost?": a sum in a curr
 TIME = "time"
 DATE = "date"  # an exact date: a day and a month
 PLACE = "place"  # a city, country, region…: a name the question does not already hold
-ORGANISATION = "organisation"  # a company, party, team…: a name, as for a place
+ORGANISATION = "organisation"  # a company, team, university…: a name, as for a place
 PERCENT = "percent"  # a share: "17%", "il 40 per cento"
 
 _PLACE_NOUNS = (
