@@ -26,6 +26,8 @@ from rag.retrieval.answer_types import (
     PERCENT_SIGN,
     PLACE,
     TIME,
+    YEAR,
+    asking_for,
     expected_type,
     name_spans,
     place_spans,
@@ -43,10 +45,7 @@ _ORG_NOUNS = (
     "organization organisation group band association alliance government ministry court party"
 )
 _KIND_PATTERNS = [
-    (ORGANISATION, re.compile(
-        r"\b(?:quale|quali|che|which|what)\s+(?:" + "|".join(_ORG_NOUNS.split()) + r")\b",
-        re.IGNORECASE,
-    )),
+    (ORGANISATION, asking_for(_ORG_NOUNS)),
     (PERSON, re.compile(
         r"\b(?:chi|who|whom|whose|da chi|a chi|di chi|con chi|per chi)\b", re.IGNORECASE
     )),
@@ -60,16 +59,15 @@ _NUMBER = re.compile(
     r"(?<![\w.,\-/])(?:\d+(?:[.,]\d+)*|(?:" + NUMBER_WORDS + r"))" + _COUNTED + r"(?!\w)",
     re.IGNORECASE,
 )
-_YEAR = re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})\b")
+_YEAR = re.compile(r"\b" + YEAR + r"\b")
 _MONTHS = (
     r"gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|"
     r"dicembre|january|february|march|april|may|june|july|august|september|october|november|"
     r"december"
 )
 _DATE = re.compile(
-    r"\b(?:[0-3]?\d\s+(?:" + _MONTHS + r")(?:\s+(?:1[0-9]{3}|20[0-9]{2}))?"
-    r"|(?:" + _MONTHS + r")\s+(?:1[0-9]{3}|20[0-9]{2})"
-    r"|\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d\d-\d\d)\b",
+    r"\b(?:[0-3]?\d\s+(?:" + _MONTHS + r")(?:\s+" + YEAR + r")?"
+    r"|(?:" + _MONTHS + r")\s+" + YEAR + r"|\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d\d-\d\d)\b",
     re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+")

@@ -44,7 +44,8 @@ _NUMBER_WORDS = (
 )
 NUMBER_WORDS = _NUMBER_WORDS  # for rag.answering.span
 _DIGIT = re.compile(r"\d")
-_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
+YEAR = r"(?:1[0-9]{3}|20[0-9]{2})"  # a year as news writes it
+_YEAR = re.compile(r"\b" + YEAR + r"\b")
 _NUMBER_RE = re.compile(r"\b(" + _NUMBER_WORDS + r")\b", re.IGNORECASE)
 _TIME_RE = re.compile(
     r"\b(" + "|".join((_MONTHS + " " + _TIME_WORDS).split()) + r")\b", re.IGNORECASE
@@ -78,9 +79,13 @@ _DURATION = re.compile(
     + _NUMBER_WORDS
     + r"|un|una|un'|mezz['’]?)\W+(?:\w+\W+)?"
     + _UNITS
-    + r"|\bdal(?:l['’])?\s*(?:\w+\s+)?(?:1[0-9]{3}|20[0-9]{2})\b"
-    r"|\b(?:1[0-9]{3}|20[0-9]{2})\s*(?:-|–|al|a)\s*(?:1[0-9]{3}|20[0-9]{2})\b"
-    r"|\bdagli\s+anni\b|\b\d{1,2}:\d\d\b",
+    + r"|\bdal(?:l['’])?\s*(?:\w+\s+)?"
+    + YEAR
+    + r"\b|\b"
+    + YEAR
+    + r"\s*(?:-|–|al|a)\s*"
+    + YEAR
+    + r"\b|\bdagli\s+anni\b|\b\d{1,2}:\d\d\b",
     re.IGNORECASE,
 )
 # "£ 10", "8 miliardi di dollari", "gratuitamente": what something costs.
@@ -118,6 +123,15 @@ ORG_NOUNS = (
     "quotidiano emittente banca banche compagnia editrice federazione "
     "agency company companies team university newspaper bank federation"
 )
+
+
+def asking_for(nouns: str) -> re.Pattern[str]:
+    """ "quale / che / which / what" and one of `nouns`: a question asking for such a thing."""
+    return re.compile(
+        r"\b(?:quale|quali|che|which|what)\s+(?:" + "|".join(nouns.split()) + r")\b",
+        re.IGNORECASE,
+    )
+
 
 _QUESTION_TYPES = [
     # Italian and English, then French, Spanish and German (the questions' other languages).
@@ -170,10 +184,7 @@ _QUESTION_TYPES = [
         r"welche[rsmn]?)\s+(?:" + "|".join(_PLACE_NOUNS.split()) + r")\b",
         re.IGNORECASE,
     )),
-    (ORGANISATION, re.compile(
-        r"\b(?:quale|quali|che|which|what)\s+(?:" + "|".join(ORG_NOUNS.split()) + r")\b",
-        re.IGNORECASE,
-    )),
+    (ORGANISATION, asking_for(ORG_NOUNS)),
 ]  # fmt: skip
 
 # A run of capitalised words is one name: "Vladimir Putin", "Kim Jong-un", "Nuova Zelanda".
