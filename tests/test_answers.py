@@ -118,6 +118,20 @@ def test_a_follow_up_asking_for_a_duration_the_articles_never_give_abstains(
     assert duration.answer.startswith("Non ho trovato")
 
 
+def test_a_fragment_asks_the_last_question_about_what_it_names(seeded: NewsQA) -> None:
+    """ "E Macron?" after "Secondo Zelensky quante truppe…?" asks how many troops by Macron's
+    account: the article says he gave no details, in the sentence after the one naming him.
+    The previous quote (Zelensky's "migliaia") answered another question and is not repeated."""
+    asked = "Secondo Zelensky quante truppe potrebbero essere schierate?"
+    first = seeded.ask(asked)
+    assert not first.abstained and "migliaia" in first.answer
+    history = [{"role": "user", "content": asked}, {"role": "assistant", "content": first.answer}]
+    answer = seeded.ask("E Macron?", history=history)
+    assert not answer.abstained and "non ha fornito dettagli" in answer.answer
+    assert all(c.quote not in first.answer for c in answer.citations)
+    assert_citations_verbatim(seeded, answer)
+
+
 def test_top_k_bounds_the_sources(
     seeded: NewsQA, seeds_data_dir: Path, embedder: LocalEmbedder
 ) -> None:

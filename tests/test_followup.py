@@ -4,10 +4,27 @@ quoted sentence that holds the detail asked for."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from rag.answering.extractive import pick_sentences, question_terms, score_sentences
-from rag.answering.followup import NEAR_BONUS, REACH, around, leads, nearness_bonus
+from rag.answering.extractive import (
+    ScoredSentence,
+    pick_sentences,
+    question_terms,
+    score_sentences,
+)
+from rag.answering.followup import (
+    NEAR_BONUS,
+    REACH,
+    Leads,
+    around,
+    asking_question,
+    is_fragment,
+    leads,
+    nearness_bonus,
+)
+from rag.answering.quoting import for_fragment
 from rag.retrieval.corpus import LexicalCorpus
 from rag.retrieval.focus import changes_topic, previous_quotes
 from rag.retrieval.hybrid import is_elliptical
@@ -176,3 +193,60 @@ def test_a_name_the_conversations_article_holds_is_no_change_of_topic() -> None:
 )
 def test_an_object_pronoun_on_a_verb_points_back(question: str, elliptical: bool) -> None:
     assert is_elliptical(question) is elliptical
+
+
+@pytest.mark.parametrize(
+    ("question", "fragment"),
+    [
+        ("E Macron?", True),
+        ("And Zelensky?", True),
+        ("What about Macron?", True),
+        ("E a Napoli nel 1656?", True),
+        ("And on the BBC?", True),
+        ("Et à Paris ?", True),
+        ("¿Y en París?", True),
+        ("Und im Jahr 2015?", True),
+        ("E quando?", False),  # asks for a time of its own
+        ("E la più bassa?", False),  # a word of its own ("bassa") says what it asks
+        ("E Macron era d'accordo?", False),
+        ("E sulle truppe nordcoreane?", False),
+        ("Macron?", False),  # no opener: a question of one name, not a turn in a talk
+    ],
+)
+def test_a_fragment_only_names_what_the_conversation_turns_to(
+    question: str, fragment: bool
+) -> None:
+    assert is_fragment(question) is fragment
+
+
+def test_a_fragment_asks_what_the_last_real_question_asked() -> None:
+    turns = [
+        {"role": "user", "content": "Secondo Zelensky quante truppe potrebbero essere schierate?"},
+        {"role": "assistant", "content": "Nell'ordine delle «migliaia». [1]"},
+        {"role": "user", "content": "E Macron?"},
+        {"role": "assistant", "content": "Non ha fornito dettagli. [1]"},
+    ]
+    assert asking_question("E Starmer?", turns) == turns[0]["content"]
+    assert asking_question("E quando?", turns) == "E quando?"
+    assert asking_question("E Macron?", []) == "E Macron?"
+
+
+def test_a_fragment_drops_the_quote_that_answered_another_question() -> None:
+    """ "E Macron?" after the Peskov quote: that quote answered the question about Peskov,
+    so it goes unless it names Macron; another sentence may answer by the one before it,
+    where the fragment's subject is named."""
+    whole = chunk("forum", 0, len(FORUM))
+
+    def scored(sentence: str, coverage: float, context: float) -> ScoredSentence:
+        start = FORUM.index(sentence)
+        return ScoredSentence(whole, start, start + len(sentence), coverage, 1.0, context=context)
+
+    quote = scored(QUOTE, 0.5, 0.5)
+    after = scored("Ha aggiunto che nessuna truppa straniera sarà accettata sul terreno.", 0.0, 0.4)
+    found = Leads({}, frozenset(), frozenset({("forum", quote.start)}))
+    assert for_fragment([quote, after], {"macron"}, found, "") == [
+        dataclasses.replace(after, coverage=0.4)
+    ]
+    assert for_fragment([quote], {"peskov"}, found, "") == [quote]
+    said = f"{QUOTE} [1]"  # the previous answer's text finds it too
+    assert for_fragment([quote], {"macron"}, Leads({}, frozenset()), said) == []

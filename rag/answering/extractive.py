@@ -66,6 +66,7 @@ class ScoredSentence:
     cosine: float = 0.0  # the question's dense cosine to the sentence (0: no dense model)
     answering: bool = False  # a follow-up's quote holding the kind of words asked for
     near: bool = False  # next to a quote of the previous answer (rag.answering.followup)
+    context: float = 0.0  # the question's weight in the sentence and the one before it
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,7 @@ def score_sentences(
                 cos,
                 leads is not None and key in leads.answering,
                 leads is not None and key in leads.bonus,
+                c.context_cov,
             )
         )
     return sorted(scored, key=lambda x: -x.score)
@@ -269,10 +271,12 @@ def compose_answer(
     bodies: Mapping[str, str],
     top_k: int,
     weights: Mapping[str, float] | None = None,
+    asking: str | None = None,
 ) -> Answer:
     """Answer text with `[n]` markers, its citations (quotes cut from the bodies) and sources.
     With the question's term `weights`, the first quote holding words of the kind the
-    question asks for (a name, a place, a number, a date) carries them as its `span`."""
+    question asks for (a name, a place, a number, a date) carries them as its `span`; a
+    follow-up's kind is that of its `asking` question (rag.answering.followup)."""
     sources = [
         Source(
             doc_id=c.doc_id,
@@ -292,7 +296,7 @@ def compose_answer(
     for n, sentence in enumerate(picked, start=1):
         body = bodies[sentence.chunk.doc_id]
         citation = Citation.cut(n, sentence.chunk, body, sentence.start, sentence.end)
-        found = None if spanned else answer_span(question, citation.quote, weights or {})
+        found = None if spanned else answer_span(asking or question, citation.quote, weights or {})
         if found:
             a, b = citation.start + found[0], citation.start + found[1]
             citation = citation.model_copy(update={"span": Span(start=a, end=b, text=body[a:b])})

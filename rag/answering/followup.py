@@ -10,16 +10,23 @@ quoted sentence itself, when it holds one the conversation has not asked about.
 So the quoted sentences' neighbourhoods join the answer's candidates, and a sentence
 gains a bonus by its distance (in sentences) from a quoted one; the quoted sentence
 itself gains it only when it holds words of the kind the question asks for.
+
+A fragment that only names what the conversation turns to ("E Macron?", "And in Paris?",
+"E nel 2010?") asks what the last real question asked: after "Quante truppe…?", a number.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 
+import bm25s.stopwords as stopwords
+
 from rag.answering.span import candidates, span_kind
 from rag.retrieval.focus import Quote
+from rag.retrieval.lexical import STOPWORDS
 from rag.retrieval.passages import nearby_sentences
 from vectorstore.documents import Chunk
 
@@ -27,6 +34,29 @@ REACH = 2  # sentences on each side of a quoted one
 NEAR_BONUS = 0.2  # added to the score of a sentence next to a quoted one (half at two)
 _REACH_CHARS = 1500  # how far around a quote its neighbours are looked for
 
+
+# How a fragment opens: "and", or "what about", in the five languages told apart.
+_FRAGMENT_OPENER = re.compile(
+    r"^\W*(?:e|ed|e invece|invece|anche|and|and what about|what about|how about|et|y|und)\b",
+    re.IGNORECASE,
+)
+# The words that ask something, which a fragment has none of ("E quando?" asks for a time).
+_ASKING_WORDS = frozenset(
+    "chi cosa cos che quando dove dov perché perche come qual quale quali quanto quanta quanti "
+    "quante who whom whose what when where why how which qui que quoi quand où pourquoi "
+    "comment quel quelle quels quelles combien lequel laquelle qué quién quiénes cuándo dónde "
+    "porqué cómo cuál cuáles cuánto cuánta cuántos cuántas wer wen wem wessen was wann wo "
+    "warum wieso weshalb wie welche welcher welches welchen woher wohin wieviel".split()
+)
+# Function words a fragment may hold besides names and figures ("nel", "on the", "à").
+_FRAGMENT_WORDS = (
+    STOPWORDS
+    | frozenset(stopwords.STOPWORDS_EN)
+    | frozenset(stopwords.STOPWORDS_FRENCH)
+    | frozenset(stopwords.STOPWORDS_SPANISH)
+    | frozenset(stopwords.STOPWORDS_GERMAN)
+) - _ASKING_WORDS
+_WORD = re.compile(r"\w+")
 
 SentenceKey = tuple[str, int]  # (doc_id, the sentence's offset in the article body)
 
@@ -106,3 +136,29 @@ def nearness_bonus(question: str, known: Set[str], distance: int, sentence: str)
         kind = span_kind(question)
         return NEAR_BONUS if kind and candidates(sentence, kind, set(known)) else 0.0
     return NEAR_BONUS / distance
+
+
+def is_fragment(question: str) -> bool:
+    """Whether `question` only names what the conversation turns to: it opens with "e",
+    "and", "what about"… and its other words are names, figures and function words, none
+    of them an asking word ("E Macron?", "And on the BBC?", "E a Napoli nel 1656?"; not
+    "E quando?", "E la più bassa?" nor "E Macron era d'accordo?")."""
+    opener = _FRAGMENT_OPENER.match(question)
+    if not opener:
+        return False
+    words = _WORD.findall(question[opener.end() :])
+    return bool(words) and all(
+        w[0].isupper() or w[0].isdigit() or w.lower() in _FRAGMENT_WORDS for w in words
+    )
+
+
+def asking_question(question: str, history: Sequence[Mapping[str, str]]) -> str:
+    """The question whose asking words say what kind of answer `question` wants: itself,
+    or for a fragment (is_fragment) the conversation's last user question that is none."""
+    if not is_fragment(question):
+        return question
+    for message in reversed(history):
+        text = message.get("content", "")
+        if message.get("role") == "user" and text and not is_fragment(text):
+            return text
+    return question

@@ -10,6 +10,7 @@ article at the stated offsets.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from rag.answering.citations import invalid_citations
@@ -24,7 +25,7 @@ from rag.answering.extractive import (
     score_sentences,
     unknown_names,
 )
-from rag.answering.followup import around, leads
+from rag.answering.followup import Leads, around, asking_question, leads
 from rag.answering.language import detect_language
 from rag.answering.span import span_kind
 from rag.answering.state import Retrieved
@@ -33,6 +34,7 @@ from rag.retrieval.answer_types import expected_type
 from rag.retrieval.corpus import LexicalCorpus
 from rag.retrieval.dense import DenseScorer
 from rag.retrieval.hybrid import from_document
+from rag.retrieval.lexical import analyze
 from rag.settings import Settings
 from vectorstore.documents import Chunk
 
@@ -50,6 +52,24 @@ def answer_chunks(chunks: Sequence[Chunk], focus: frozenset[str]) -> list[Chunk]
     return chosen[:ANSWER_CHUNKS]
 
 
+def for_fragment(
+    scored: Sequence[ScoredSentence], own: set[str], found: Leads, said: str
+) -> list[ScoredSentence]:
+    """A fragment's candidates ("E Macron?": the last question asked about what it names,
+    its `own` stems). A quote of the previous answer (`found.quoted`, or a sentence `said`
+    in it) that holds none of them answered another question, and is dropped. The rest
+    may answer by the sentence before them too, where the fragment's subject is often
+    named ("Macron ha promesso… Tuttavia, non ha fornito dettagli…")."""
+    out = []
+    for s in scored:
+        offset = s.start - s.chunk.start
+        text = s.chunk.text[offset : offset + s.end - s.start]
+        quoted = (s.chunk.doc_id, s.start) in found.quoted or (bool(said) and text in said)
+        if not quoted or own & set(analyze(text)):
+            out.append(dataclasses.replace(s, coverage=max(s.coverage, s.context)))
+    return out
+
+
 class SentenceAnswerer:
     """Chooses and quotes the sentences that answer a question from its evidence."""
 
@@ -63,7 +83,9 @@ class SentenceAnswerer:
         query = state.query
         ranked = [(from_document(d), float(d.metadata["score"])) for d in state.documents]
         chunks = [c for c, _ in ranked]
-        kind = expected_type(query.question)
+        # "E Macron?" after "Quante truppe…?" asks for a number too (rag.answering.followup).
+        asking = asking_question(query.question, query.history)
+        kind = expected_type(asking)
         # Italian-only rules: another language's ordinary capitalised words are no unknown
         # names, and its words cannot cover an Italian sentence's, so the cosine decides.
         language = detect_language(query.question)
@@ -73,39 +95,40 @@ class SentenceAnswerer:
         )
         focus_bodies = bodies(state.focus)
         near = around(state.quotes, focus_bodies)
-        picked = (
+        found_leads = leads(query.question, state.terms.keys(), near, focus_bodies)
+        said = previous_answer(query.history)
+        scored = (
             []  # the question is about someone or something the articles never mention
             if italian and unknown_names(query.question, state.corpus.index)
-            else pick_sentences(
-                self._aligned(
-                    settings,
-                    query.question,
-                    language,
-                    state.corpus,
-                    score_sentences(
-                        state.terms,
-                        [*answer_chunks(chunks, state.focus), *near.passages],
-                        kind,
-                        state.corpus.sentences,
-                        previous_answer(query.history),
-                        self._sentence_similarity(settings, query.question, query.history),
-                        leads(query.question, state.terms.keys(), near, focus_bodies),
-                        # A follow-up says little in its own words: the kind of words it asks
-                        # for weighs more there (measured; on single questions it lengthened
-                        # the answers past their budget).
-                        span_kind(query.question) if query.history else None,
-                        # Each compared sentence costs an embedding; an Italian question's own
-                        # words already rank its candidates (a foreign question's do not).
-                        (settings.dense_sentences or None) if italian else None,
-                    ),
-                ),
-                settings.answer_sentences,
-                settings.abstain_below,
-                dense_floor,
+            else score_sentences(
+                state.terms,
+                [*answer_chunks(chunks, state.focus), *near.passages],
+                kind,
+                state.corpus.sentences,
+                said,
+                self._sentence_similarity(settings, query.question, query.history),
+                found_leads,
+                # A follow-up says little in its own words: the kind of words it asks for
+                # weighs more there (measured; on single questions it lengthened the
+                # answers past their budget).
+                span_kind(asking) if query.history else None,
+                # Each compared sentence costs an embedding; an Italian question's own
+                # words already rank its candidates (a foreign question's do not).
+                (settings.dense_sentences or None) if italian else None,
             )
         )
+        if asking != query.question:  # a fragment: the previous answer answered another
+            scored = for_fragment(scored, set(analyze(query.question)), found_leads, said)
+        picked = pick_sentences(
+            self._aligned(settings, query.question, language, state.corpus, scored),
+            settings.answer_sentences,
+            settings.abstain_below,
+            dense_floor,
+        )
         quoted = bodies({p.chunk.doc_id for p in picked})
-        answer = compose_answer(query.question, picked, ranked, quoted, query.top_k, state.terms)
+        answer = compose_answer(
+            query.question, picked, ranked, quoted, query.top_k, state.terms, asking
+        )
         if invalid_citations(answer.citations, quoted):
             raise NewsragError("a citation did not match its article; the answer was withheld")
         return answer
