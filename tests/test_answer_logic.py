@@ -218,6 +218,21 @@ def test_pick_abstains_below_threshold_and_skips_headings() -> None:
     assert pick_sentences(score_sentences(nothing, [chunk_of(BODY)]), 2, 0.1) == []
 
 
+def test_an_answer_never_quotes_the_same_words_twice() -> None:
+    """SQuAD-it's articles repeat whole sentences ("Alan Dershowitz e Lawrence Lessig.
+    Alan Dershowitz e Lawrence Lessig."): both score alike, but the answer quotes one."""
+    said = "Il vertice si è svolto a Parigi."
+    body = f"Ventisei nazioni hanno promesso garanzie. {said} {said}"
+    terms = {"vertic": 1.0, "parig": 1.0, "nazion": 0.2}
+    scored = score_sentences(terms, [chunk_of(body)])
+    assert [s.text for s in scored[:2]] == [said, said] and scored[1].start > scored[0].start
+    picked = pick_sentences(scored, 2, 0.1)
+    assert [s.text for s in picked] == [said]  # the third is too far below for a runner-up
+    assert [s.text for s in pick_sentences(scored, 3, 0.0)] == [said]
+    close = [scored[0], scored[1], replace(scored[2], score=scored[0].score)]
+    assert [s.text for s in pick_sentences(close, 2, 0.05)] == [said, close[2].text]
+
+
 def test_compose_answer_cuts_quotes_from_the_body() -> None:
     index = LexicalIndex([BODY])
     chunk = chunk_of(BODY, start=13)

@@ -61,6 +61,12 @@ def test_an_age_a_duration_or_a_sum_is_answered_by_its_figure() -> None:
     assert span_kind("Per quale squadra giocava?") == ORGANISATION
 
 
+def test_the_day_of_a_date_is_no_count() -> None:
+    """As in has_type: "31" of "il 31 marzo 2012" is a day, not how many."""
+    sky = "Il 31 marzo 2012, Sky ha annunciato il numero totale di case pari a 4.222.000 unità."
+    assert span_of("Quante case avevano Sky+HD nel 2012?", sky) == "4.222.000"
+
+
 def test_the_name_next_to_the_question_words_and_not_the_question_own() -> None:
     assert span_of("Chi è il portavoce del Cremlino?", PESKOV) == "Dmitry Peskov"
     assert span_of("A quale agenzia ha parlato Peskov?", PESKOV) == "RIA"

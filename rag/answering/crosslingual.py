@@ -130,14 +130,9 @@ def with_aligned_words(
     best = sorted(range(len(scored)), key=lambda i: -scored[i].cosine)[:ALIGN_SENTENCES]
     if not best:
         return list(scored)
-    gains = dict(zip(best, shares([_text(scored[i]) for i in best]), strict=True))
+    gains = dict(zip(best, shares([scored[i].text for i in best]), strict=True))
     out = [
         dataclasses.replace(s, score=s.score + ALIGN_WEIGHT * gains[i]) if i in gains else s
         for i, s in enumerate(scored)
     ]
     return sorted(out, key=lambda s: -s.score)
-
-
-def _text(sentence: ScoredSentence) -> str:
-    offset = sentence.start - sentence.chunk.start
-    return sentence.chunk.text[offset : offset + sentence.end - sentence.start]

@@ -68,6 +68,12 @@ class ScoredSentence:
     near: bool = False  # next to a quote of the previous answer (rag.answering.followup)
     context: float = 0.0  # the question's weight in the sentence and the one before it
 
+    @property
+    def text(self) -> str:
+        """The sentence's words, cut from its chunk."""
+        offset = self.start - self.chunk.start
+        return self.chunk.text[offset : offset + self.end - self.start]
+
 
 @dataclass(frozen=True)
 class _Candidate:
@@ -260,8 +266,13 @@ def pick_sentences(
     if not eligible:
         return []
     best = eligible[0]
-    runners_up = [s for s in eligible[1:] if s.score >= FOLLOW_RATIO * best.score]
-    return [best, *runners_up[: most - 1]]
+    # An article may say the same words twice (SQuAD-it's repeat whole sentences): one quote.
+    picked = [best]
+    for s in eligible[1:]:
+        close = s.score >= FOLLOW_RATIO * best.score
+        if len(picked) < most and close and all(s.text != p.text for p in picked):
+            picked.append(s)
+    return picked
 
 
 def compose_answer(

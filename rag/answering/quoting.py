@@ -62,8 +62,7 @@ def for_fragment(
     named ("Macron ha promesso… Tuttavia, non ha fornito dettagli…")."""
     out = []
     for s in scored:
-        offset = s.start - s.chunk.start
-        text = s.chunk.text[offset : offset + s.end - s.start]
+        text = s.text
         quoted = (s.chunk.doc_id, s.start) in found.quoted or (bool(said) and text in said)
         if not quoted or own & set(analyze(text)):
             out.append(dataclasses.replace(s, coverage=max(s.coverage, s.context)))
@@ -111,7 +110,7 @@ class SentenceAnswerer:
                 # A follow-up says little in its own words: the kind of words it asks for
                 # weighs more there (measured; on single questions it lengthened the
                 # answers past their budget).
-                span_kind(asking) if query.history else None,
+                span_kind(asking) if query.history or not italian else None,
                 # Each compared sentence costs an embedding; an Italian question's own
                 # words already rank its candidates (a foreign question's do not).
                 (settings.dense_sentences or None) if italian else None,

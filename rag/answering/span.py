@@ -105,9 +105,14 @@ def candidates(sentence: str, kind: str, known: set[str]) -> list[tuple[int, int
         return joined(sentence, name_spans(sentence, known, split=True))
     if kind == PLACE:
         return joined(sentence, place_spans(sentence, known, split=True))
-    if kind in COUNTS:
+    if kind in COUNTS:  # not a year, nor the day of a date ("il 31 marzo 2012")
         years = [m.span() for m in _YEAR.finditer(sentence)]
-        found = [m.span() for m in _NUMBER.finditer(sentence) if m.span() not in years]
+        dates = [m.span() for m in _DATE.finditer(sentence)]
+        found = [
+            m.span()
+            for m in _NUMBER.finditer(sentence)
+            if m.span() not in years and not any(a <= m.start() < b for a, b in dates)
+        ]
         if kind == PERCENT:  # "il 40%", not the year or the count beside it
             found = [(a, b) for a, b in found if PERCENT_SIGN.search(sentence[a:b])]
     elif kind == DATE:
