@@ -207,6 +207,8 @@ def test_an_object_pronoun_on_a_verb_points_back(question: str, elliptical: bool
         ("¿Y en París?", True),
         ("Und im Jahr 2015?", True),
         ("E quando?", False),  # asks for a time of its own
+        ("E poi?", False),  # asks what came next
+        ("And then?", False),
         ("E la più bassa?", False),  # a word of its own ("bassa") says what it asks
         ("E Macron era d'accordo?", False),
         ("E sulle truppe nordcoreane?", False),

@@ -48,14 +48,23 @@ _ASKING_WORDS = frozenset(
     "porqué cómo cuál cuáles cuánto cuánta cuántos cuántas wer wen wem wessen was wann wo "
     "warum wieso weshalb wie welche welcher welches welchen woher wohin wieviel".split()
 )
+# Words asking what came next ("E poi?", "And then?"): a question of its own, not a fragment.
+_NEXT_WORDS = frozenset(
+    "poi dopo allora then next afterwards after puis ensuite après después luego dann danach "
+    "später".split()
+)
 # Function words a fragment may hold besides names and figures ("nel", "on the", "à").
 _FRAGMENT_WORDS = (
-    STOPWORDS
-    | frozenset(stopwords.STOPWORDS_EN)
-    | frozenset(stopwords.STOPWORDS_FRENCH)
-    | frozenset(stopwords.STOPWORDS_SPANISH)
-    | frozenset(stopwords.STOPWORDS_GERMAN)
-) - _ASKING_WORDS
+    (
+        STOPWORDS
+        | frozenset(stopwords.STOPWORDS_EN)
+        | frozenset(stopwords.STOPWORDS_FRENCH)
+        | frozenset(stopwords.STOPWORDS_SPANISH)
+        | frozenset(stopwords.STOPWORDS_GERMAN)
+    )
+    - _ASKING_WORDS
+    - _NEXT_WORDS
+)
 _WORD = re.compile(r"\w+")
 
 SentenceKey = tuple[str, int]  # (doc_id, the sentence's offset in the article body)
@@ -142,7 +151,7 @@ def is_fragment(question: str) -> bool:
     """Whether `question` only names what the conversation turns to: it opens with "e",
     "and", "what about"… and its other words are names, figures and function words, none
     of them an asking word ("E Macron?", "And on the BBC?", "E a Napoli nel 1656?"; not
-    "E quando?", "E la più bassa?" nor "E Macron era d'accordo?")."""
+    "E quando?", "E poi?", "E la più bassa?" nor "E Macron era d'accordo?")."""
     opener = _FRAGMENT_OPENER.match(question)
     if not opener:
         return False

@@ -107,8 +107,9 @@ class SentenceAnswerer:
                 said,
                 self._sentence_similarity(settings, query.question, query.history),
                 found_leads,
-                # A follow-up says little in its own words: the kind of words it asks for
-                # weighs more there (measured; on single questions it lengthened the
+                # A follow-up says little in its own words, and a foreign question's words
+                # reach the Italian stems as little: the kind of words it asks for weighs
+                # more there (measured; on Italian single questions it lengthened the
                 # answers past their budget).
                 span_kind(asking) if query.history or not italian else None,
                 # Each compared sentence costs an embedding; an Italian question's own
