@@ -201,6 +201,7 @@ def test_an_object_pronoun_on_a_verb_points_back(question: str, elliptical: bool
         ("E Macron?", True),
         ("And Zelensky?", True),
         ("What about Macron?", True),
+        ("And what about Macron?", True),
         ("E a Napoli nel 1656?", True),
         ("And on the BBC?", True),
         ("Et à Paris ?", True),

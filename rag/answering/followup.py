@@ -35,9 +35,11 @@ NEAR_BONUS = 0.2  # added to the score of a sentence next to a quoted one (half 
 _REACH_CHARS = 1500  # how far around a quote its neighbours are looked for
 
 
-# How a fragment opens: "and", or "what about", in the five languages told apart.
+# How a fragment opens: "and", or "what about", in the five languages told apart (the
+# longer openers first: "And what about Macron?" holds no asking word of its own).
 _FRAGMENT_OPENER = re.compile(
-    r"^\W*(?:e|ed|e invece|invece|anche|and|and what about|what about|how about|et|y|und)\b",
+    r"^\W*(?:and what about|and how about|what about|how about|e invece|ed|e|invece|anche|and"
+    r"|et|y|und)\b",
     re.IGNORECASE,
 )
 # The words that ask something, which a fragment has none of ("E quando?" asks for a time).
