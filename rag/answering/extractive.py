@@ -121,6 +121,13 @@ def unknown_names(question: str, index: LexicalIndex) -> list[str]:
     ]
 
 
+def was_quoted(key: tuple[str, int], text: str, said: str, leads: Leads | None) -> bool:
+    """Whether the sentence at `key` (doc_id, offset) with these words was quoted in the
+    previous answer: its words are in `said` (that answer's text), or `leads` found it
+    there (verbatim or in other words)."""
+    return bool(said and text in said) or (leads is not None and key in leads.quoted)
+
+
 def coverage(terms: Mapping[str, float], sentence_terms: set[str]) -> float:
     """Share of the question's weight that the sentence contains (0 when nothing to match)."""
     total = sum(terms.values())
@@ -179,7 +186,7 @@ def score_sentences(
             ):
                 continue
             seen.add(key)
-            quoted = (said and text in said) or (leads and key in leads.quoted)
+            quoted = was_quoted(key, text, said, leads)
             typed = KIND_BONUS if asked and candidates(text, asked, known) else 0.0
             found.append(
                 _Candidate(

@@ -24,6 +24,7 @@ from rag.answering.extractive import (
     previous_answer,
     score_sentences,
     unknown_names,
+    was_quoted,
 )
 from rag.answering.followup import Leads, around, asking_question, leads
 from rag.answering.language import detect_language
@@ -62,9 +63,8 @@ def for_fragment(
     named ("Macron ha promesso… Tuttavia, non ha fornito dettagli…")."""
     out = []
     for s in scored:
-        text = s.text
-        quoted = (s.chunk.doc_id, s.start) in found.quoted or (bool(said) and text in said)
-        if not quoted or own & set(analyze(text)):
+        quoted = was_quoted((s.chunk.doc_id, s.start), s.text, said, found)
+        if not quoted or own & set(analyze(s.text)):
             out.append(dataclasses.replace(s, coverage=max(s.coverage, s.context)))
     return out
 
