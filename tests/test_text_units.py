@@ -101,6 +101,19 @@ def test_italian_analysis_stems_and_drops_stopwords() -> None:
     assert analyze("") == [] and analyze("che cosa è?") == []
 
 
+def test_irregular_verb_forms_meet_the_rest_of_their_verb() -> None:
+    # The question's present perfect meets the article's past historic, and the noun.
+    assert analyze("è nato") == analyze("nacque") == analyze("la nascita") == ["nasc"]
+    assert analyze("morì") == analyze("la morte")
+    assert analyze("hanno ottenuto") == analyze("ottennero")
+    assert analyze("ha scritto") == analyze("scrisse") == analyze("scrivere")
+    assert analyze("divenne") == analyze("divenire")
+    # Forms that are also words of another meaning keep their own stems.
+    assert analyze("le chiese") != analyze("chiedere")
+    assert analyze("una sorta di") != analyze("sorgere")
+    assert analyze("la rivolta") != analyze("rivolgere")
+
+
 def test_language_of_the_abstention() -> None:
     assert detect_language("Chi è il portavoce del Cremlino?") == "it"
     assert detect_language("Who is the Kremlin spokesman?") == "en"

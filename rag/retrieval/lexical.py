@@ -23,6 +23,8 @@ import numpy as np
 import Stemmer
 from scipy.sparse import csc_matrix, csr_matrix, vstack
 
+from rag.retrieval.italian_forms import IRREGULAR
+
 # Question words carry no evidence; English ones too, for questions asked in English.
 _QUESTION_WORDS = """
 cosa cos che chi quando dove come quale quali qual quanto quanta quanti quante perche
@@ -77,7 +79,11 @@ def _stem(words: list[str]) -> list[str]:
 
 def analyze(text: str) -> list[str]:
     """Lowercase word stems without stopwords ("dell’Ucraina" -> ["ucrain"])."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and not w.isdigit()]
+    words = [
+        IRREGULAR.get(w, w)  # "nacque" as "nascere": the stem of "nasce", "nascita"
+        for w in _WORD.findall(text.lower())
+        if w not in STOPWORDS and not w.isdigit()
+    ]
     words += [w for w in _WORD.findall(text) if w.isdigit()]  # years and numbers match exactly
     return _stem(words) if words else []
 

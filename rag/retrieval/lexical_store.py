@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 import rag.retrieval.corpus
+import rag.retrieval.italian_forms
 import rag.retrieval.lexical
 import vectorstore.documents
 import vectorstore.sentences
@@ -49,6 +50,7 @@ LOOKBACK = 30.0  # seconds before the last check from which records are read aga
 FULL_CHECK = 300.0  # seconds after which every record is read again, whatever the counts
 _BUILD_CODE = (
     rag.retrieval.lexical,
+    rag.retrieval.italian_forms,
     rag.retrieval.corpus,
     vectorstore.sentences,
     vectorstore.documents,
