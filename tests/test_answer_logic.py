@@ -207,17 +207,6 @@ def test_coverage_weights_and_history() -> None:
     assert coverage(terms, set()) == 0.0 and coverage({}, {"x"}) == 0.0
 
 
-def test_a_term_beginning_a_word_of_the_sentence_counts_half() -> None:
-    # "stadio" stems to "stad"; the sentence writes "Stadium", which Snowball keeps whole.
-    terms = {"stad": 1.0, "bowl": 1.0}
-    words = ["al", "levi", "s", "stadium"]
-    assert coverage(terms, {"bowl"}, words) == pytest.approx(0.75)
-    assert coverage(terms, {"bowl", "stad"}, words) == pytest.approx(1.0)
-    # Stems shorter than PREFIX_MIN, and numbers, match whole or not at all.
-    assert coverage({"cas": 1.0}, set(), ["castello"]) == 0.0
-    assert coverage({"19": 1.0}, set(), ["1999"]) == 0.0
-
-
 def test_pick_abstains_below_threshold_and_skips_headings() -> None:
     index = LexicalIndex([BODY])
     terms = question_terms("Dove ha parlato Peskov?", [], index)

@@ -9,7 +9,6 @@ writes anything, so every word of an answer is a quote.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -31,9 +30,6 @@ _SENTENCE_END = tuple(".!?…»”\"')")  # a line without one is a heading, not
 RANK_PRIOR = 0.05  # ties go to the better-retrieved chunk
 FOLLOW_RATIO = 0.82  # a further sentence must score this close to the best one (measured)
 HISTORY_TERM_WEIGHT = 0.3
-PREFIX_SHARE = 0.5  # a term matched only as a word's beginning counts this share (measured)
-PREFIX_MIN = 4  # shorter stems begin too many unrelated words
-_WORD = re.compile(r"\w+")
 SAID_SHARE = 0.8  # a sentence quoted in the previous answer keeps this share of its score
 KIND_BONUS = 0.2  # added to a follow-up's sentence holding words of the kind asked for
 BM25_SHARE = 0.3  # sentence BM25 against term coverage in sentence scores (measured)
@@ -132,25 +128,12 @@ def was_quoted(key: tuple[str, int], text: str, said: str, leads: Leads | None) 
     return bool(said and text in said) or (leads is not None and key in leads.quoted)
 
 
-def coverage(
-    terms: Mapping[str, float], sentence_terms: set[str], words: Sequence[str] = ()
-) -> float:
-    """Share of the question's weight that the sentence contains (0 when nothing to match).
-
-    A term the sentence's stems lack counts PREFIX_SHARE of its weight when one of its
-    lowercased `words` begins with it: Snowball stems apart what a translation or a
-    paraphrase writes otherwise ("stadio" → stad, "Stadium" → stadium), as the retrieval's
-    prefix index also allows for."""
+def coverage(terms: Mapping[str, float], sentence_terms: set[str]) -> float:
+    """Share of the question's weight that the sentence contains (0 when nothing to match)."""
     total = sum(terms.values())
     if total <= 0:
         return 0.0
-    found = 0.0
-    for t, w in terms.items():
-        if t in sentence_terms:
-            found += w
-        elif len(t) >= PREFIX_MIN and not t.isdigit() and any(x.startswith(t) for x in words):
-            found += PREFIX_SHARE * w
-    return found / total
+    return sum(w for t, w in terms.items() if t in sentence_terms) / total
 
 
 def score_sentences(
@@ -190,14 +173,11 @@ def score_sentences(
     found: list[_Candidate] = []
     for rank, chunk in enumerate(ranked_chunks, start=1):
         before: list[str] = []  # the words of the sentence before this one in the passage
-        last_words: list[str] = []  # ... and its lowercased words, for coverage by prefix
         for s, e in sentence_spans(chunk.text):
             key = (chunk.doc_id, chunk.start + s)
             text = chunk.text[s:e]
             tokens = analyze(text)  # once per sentence: the next one reads them as context
             previous, before = before, tokens
-            words = _WORD.findall(text.lower())
-            before_words, last_words = last_words, words
             if (
                 key in seen
                 or len(text.split()) < MIN_ANSWER_WORDS
@@ -213,8 +193,8 @@ def score_sentences(
                     chunk,
                     chunk.start + s,
                     text,
-                    coverage(terms, set(tokens), words),
-                    coverage(terms, {*tokens, *previous}, [*words, *before_words]),
+                    coverage(terms, set(tokens)),
+                    coverage(terms, {*tokens, *previous}),
                     sentence_index.score(list(terms), tokens) if sentence_index else 0.0,
                     RANK_PRIOR / rank + typed + (leads.bonus.get(key, 0.0) if leads else 0.0),
                     SAID_SHARE if quoted else 1.0,
