@@ -5,7 +5,8 @@ hanno ottenuto?") and encyclopedic or news text answers in the past historic ("n
 "scrisse", "ottennero"). Snowball stems the regular forms of a verb alike but not its
 irregular ones ("nato" → nat, "nacque" → nacqu, "nascita" → nasc), so the word that
 carries the question's meaning misses its answer. Each form below is read as the word
-before the colon, whose stem the verb's regular forms (and often its noun) share.
+before the colon, whose stem the verb's regular forms (and often its noun) share; forms
+that Snowball already stems with their verb ("venuto", "scoprì") are not listed.
 
 Forms that are also common words of another meaning ("chiese": churches, "letto": bed,
 "posto": place, "dato": datum, "corso": course, "rivolta": revolt, "una sorta di",
@@ -33,10 +34,9 @@ permettere: permise permisero permesso
 promettere: promise promisero promesso
 trasmettere: trasmise trasmisero trasmesso trasmessa trasmessi
 ammettere: ammise ammisero ammesso
-dire: disse dissero detto detta
-venire: venne vennero venuto venuta venuti
-divenire: divenne divennero divenuto divenuta
-diventare: diventò diventarono
+dire: disse dissero detta
+venire: venne vennero
+divenire: divenne divennero
 vincere: vinse vinsero vinto vinta vinti
 convincere: convinse convinsero convinto convinta
 perdere: perse persero perso persa persi
@@ -48,14 +48,14 @@ chiudere: chiuse chiusero chiuso chiusa
 decidere: decise decisero deciso decisa
 uccidere: uccise uccisero ucciso uccisa uccisi
 dividere: divise divisero diviso divisa divisi
-conoscere: conobbe conobbero conosciuto conosciuta
-riconoscere: riconobbe riconobbero riconosciuto riconosciuta
+conoscere: conobbe conobbero
+riconoscere: riconobbe riconobbero
 rimanere: rimase rimasero rimasto rimasta rimasti
 apparire: apparve apparvero apparso apparsa
 scomparire: scomparve scomparvero scomparso scomparsa
-scoprire: scoprì scoprirono scoperto scoperta scoperti
-aprire: aprì aprirono aperto aperta
-offrire: offrì offrirono offerto offerta
+scoprire: scoperto scoperta scoperti
+aprire: aprì aperto aperta
+offrire: offrì offerto offerta
 muovere: mosse mossero mosso mossa
 promuovere: promosse promossero promosso promossa
 rispondere: rispose risposero risposto risposta
@@ -65,7 +65,7 @@ distruggere: distrusse distrussero distrutto distrutta distrutti
 scendere: scese scesero sceso scesa
 discutere: discusse discussero discusso discussa
 sorgere: sorse sorsero sorto
-crescere: crebbe crebbero cresciuto cresciuta
+crescere: crebbe crebbero
 ottenere: ottenne ottennero
 tenere: tenne tennero
 mantenere: mantenne mantennero
