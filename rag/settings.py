@@ -66,7 +66,8 @@ class Settings(BaseSettings):
         0.83,
         ge=0.0,
         le=1.0,
-        description="least cosine of a sentence to a question in another language to answer it",
+        description="least cosine of a sentence to a question in another language to answer "
+        "it (rag.answering.extractive lowers it a little for one translating most of its words)",
     )
     max_file_bytes: int = Field(
         MAX_FILE_BYTES, ge=1_000, description="largest article file accepted"

@@ -7,6 +7,8 @@ from dataclasses import replace
 import pytest
 
 from rag.answering.extractive import (
+    ALIGNED_ENOUGH,
+    ALIGNED_FLOOR_SLACK,
     KIND_BONUS,
     SAID_SHARE,
     compose_answer,
@@ -303,6 +305,22 @@ def test_pick_takes_the_best_sentence_that_holds_enough_of_the_question() -> Non
     picked = pick_sentences(weak, 1, 0.1)
     assert [BODY[p.start : p.end] for p in picked] == ["Ventisei nazioni hanno promesso garanzie."]
     assert pick_sentences(weak[:1], 1, 0.1) == []
+
+
+def test_a_foreign_question_answers_under_the_floor_only_by_translating_its_words() -> None:
+    """In another language the cosine floor decides; a sentence translating nearly all of
+    the question's words (its `aligned` share) may answer a little under it, no lower."""
+    scored = score_sentences({"vertic": 1.0}, [chunk_of(BODY)])
+    best = replace(scored[0], coverage=0.0, cosine=0.83 - ALIGNED_FLOOR_SLACK / 2)
+    assert pick_sentences([best], 1, 0.1, dense_below=0.83) == []
+    translated = replace(best, aligned=ALIGNED_ENOUGH)
+    assert pick_sentences([translated], 1, 0.1, dense_below=0.83) == [translated]
+    too_far = replace(translated, cosine=0.83 - 2 * ALIGNED_FLOOR_SLACK)
+    assert pick_sentences([too_far], 1, 0.1, dense_below=0.83) == []
+    half = replace(best, aligned=ALIGNED_ENOUGH / 2)
+    assert pick_sentences([half], 1, 0.1, dense_below=0.83) == []
+    # an Italian question (no floor) still answers by its words' coverage alone
+    assert pick_sentences([translated], 1, 0.1) == []
 
 
 def test_a_sentence_scores_with_the_words_of_the_one_before_but_answers_by_its_own() -> None:

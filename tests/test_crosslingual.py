@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
+from rag.answering import extractive
 from rag.answering.crosslingual import (
     ALIGN_SENTENCES,
     ALIGN_WEIGHT,
@@ -99,7 +100,10 @@ def test_with_aligned_words_rescores_only_the_best_by_cosine() -> None:
     out = with_aligned_words(scored, shares)
     assert len(asked[0]) == ALIGN_SENTENCES  # the last two are not compared
     assert asked[0][0] == body[spans[0][0] : spans[0][1]]  # the sentence's own text
-    assert out[0] == dataclasses.replace(scored[3], score=scored[3].score + ALIGN_WEIGHT)
+    assert out[0] == dataclasses.replace(
+        scored[3], score=scored[3].score + ALIGN_WEIGHT, aligned=1.0
+    )
+    assert out[1].aligned == 0.0  # compared, nothing translated
     assert out[1:] == [s for i, s in enumerate(scored) if i != 3]
     assert with_aligned_words([], shares) == []
 
@@ -151,3 +155,18 @@ def test_only_a_foreign_question_aligns_its_words(
     plain = seeded.ask("What did Peskov rule out as security guarantees for Ukraine?")
     assert_citations_verbatim(seeded, plain)
     assert embedded == []
+
+
+@pytest.mark.integration
+def test_a_sentence_translating_the_whole_question_answers_under_the_floor(
+    seeded: NewsQA, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "What did Putin ask that nobody should doubt?" is answered by a long quote about much
+    else, under the cosine floor: it answers because it translates the question's words
+    (without that allowance the service abstains); the quote is verbatim."""
+    question = "What did Putin ask that nobody should doubt?"
+    answer = seeded.ask(question)
+    assert_citations_verbatim(seeded, answer)
+    assert not answer.abstained and "rispetterà pienamente" in answer.answer
+    monkeypatch.setattr(extractive, "ALIGNED_ENOUGH", 1.01)
+    assert seeded.ask(question).abstained

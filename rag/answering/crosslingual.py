@@ -126,13 +126,16 @@ def with_aligned_words(
     scored: Sequence[ScoredSentence], shares: Callable[[Sequence[str]], list[float]]
 ) -> list[ScoredSentence]:
     """`scored` (rag.answering.extractive) with the ALIGN_SENTENCES best by cosine gaining
-    ALIGN_WEIGHT per share of the question's words they translate, best first again."""
+    ALIGN_WEIGHT per share of the question's words they translate (kept as their `aligned`
+    share, which pick_sentences reads), best first again."""
     best = sorted(range(len(scored)), key=lambda i: -scored[i].cosine)[:ALIGN_SENTENCES]
     if not best:
         return list(scored)
     gains = dict(zip(best, shares([scored[i].text for i in best]), strict=True))
     out = [
-        dataclasses.replace(s, score=s.score + ALIGN_WEIGHT * gains[i]) if i in gains else s
+        dataclasses.replace(s, score=s.score + ALIGN_WEIGHT * gains[i], aligned=gains[i])
+        if i in gains
+        else s
         for i, s in enumerate(scored)
     ]
     return sorted(out, key=lambda s: -s.score)

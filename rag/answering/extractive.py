@@ -34,6 +34,10 @@ SAID_SHARE = 0.8  # a sentence quoted in the previous answer keeps this share of
 KIND_BONUS = 0.2  # added to a follow-up's sentence holding words of the kind asked for
 BM25_SHARE = 0.3  # sentence BM25 against term coverage in sentence scores (measured)
 DENSE_SHARE = 0.5  # the question's e5 cosine to the sentence against the lexical score (measured)
+# A sentence translating nearly all of a foreign question's words may answer at a cosine
+# this much under the floor (news sentences are long; chosen on the tuning sets, measured)
+ALIGNED_FLOOR_SLACK = 0.02
+ALIGNED_ENOUGH = 0.75  # ... the share of the question's weight it must translate
 # the question's cosine to each of these sentences (multilingual-e5-small), in order
 Similarity = Callable[[Sequence[str]], list[float]]
 
@@ -67,6 +71,7 @@ class ScoredSentence:
     answering: bool = False  # a follow-up's quote holding the kind of words asked for
     near: bool = False  # next to a quote of the previous answer (rag.answering.followup)
     context: float = 0.0  # the question's weight in the sentence and the one before it
+    aligned: float = 0.0  # share of a foreign question's words it translates (crosslingual)
 
     @property
     def text(self) -> str:
@@ -259,13 +264,19 @@ def pick_sentences(
     asked for is eligible either way, and so, in another language, is a sentence next to the
     previous answer's quotes: the floor keeps out sentences matched by accident anywhere in
     the collection, and the conversation vouches for that passage ("What did the Jin emperor
-    do then?" is answered two sentences after the last answer, at cosine 0.82)."""
+    do then?" is answered two sentences after the last answer, at cosine 0.82). So is a
+    sentence holding a translation of nearly every word of the foreign question (ALIGNED_ENOUGH
+    of its weight, rag.answering.crosslingual) at a cosine ALIGNED_FLOOR_SLACK under the
+    floor: a long news sentence sits lower to a short question ("Who is the Kremlin
+    spokesman who ruled out…?" finds the Peskov quote at 0.821)."""
     eligible = [
         s
         for s in scored
         if s.answering
         or (
-            s.near or s.cosine >= dense_below
+            s.near
+            or s.cosine >= dense_below
+            or (s.aligned >= ALIGNED_ENOUGH and s.cosine >= dense_below - ALIGNED_FLOOR_SLACK)
             if dense_below is not None
             else s.coverage >= abstain_below
         )
