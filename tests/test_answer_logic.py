@@ -308,8 +308,8 @@ def test_pick_takes_the_best_sentence_that_holds_enough_of_the_question() -> Non
 
 
 def test_a_foreign_question_answers_under_the_floor_only_by_translating_its_words() -> None:
-    """In another language the cosine floor decides; a sentence translating nearly all of
-    the question's words (its `aligned` share) may answer a little under it, no lower."""
+    """In another language the cosine floor decides; a sentence translating most of the
+    question's words (its `aligned` share) may answer a little under it, no lower."""
     scored = score_sentences({"vertic": 1.0}, [chunk_of(BODY)])
     best = replace(scored[0], coverage=0.0, cosine=0.83 - ALIGNED_FLOOR_SLACK / 2)
     assert pick_sentences([best], 1, 0.1, dense_below=0.83) == []

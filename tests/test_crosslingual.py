@@ -158,7 +158,7 @@ def test_only_a_foreign_question_aligns_its_words(
 
 
 @pytest.mark.integration
-def test_a_sentence_translating_the_whole_question_answers_under_the_floor(
+def test_a_sentence_translating_the_question_answers_under_the_floor(
     seeded: NewsQA, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """ "What did Putin ask that nobody should doubt?" is answered by a long quote about much

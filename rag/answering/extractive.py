@@ -34,8 +34,8 @@ SAID_SHARE = 0.8  # a sentence quoted in the previous answer keeps this share of
 KIND_BONUS = 0.2  # added to a follow-up's sentence holding words of the kind asked for
 BM25_SHARE = 0.3  # sentence BM25 against term coverage in sentence scores (measured)
 DENSE_SHARE = 0.5  # the question's e5 cosine to the sentence against the lexical score (measured)
-# A sentence translating nearly all of a foreign question's words may answer at a cosine
-# this much under the floor (news sentences are long; chosen on the tuning sets, measured)
+# A sentence translating most of a foreign question's words may answer at a cosine this
+# much under the floor (news sentences are long; chosen on the tuning sets, measured)
 ALIGNED_FLOOR_SLACK = 0.02
 ALIGNED_ENOUGH = 0.75  # ... the share of the question's weight it must translate
 # the question's cosine to each of these sentences (multilingual-e5-small), in order
@@ -265,8 +265,8 @@ def pick_sentences(
     previous answer's quotes: the floor keeps out sentences matched by accident anywhere in
     the collection, and the conversation vouches for that passage ("What did the Jin emperor
     do then?" is answered two sentences after the last answer, at cosine 0.82). So is a
-    sentence holding a translation of nearly every word of the foreign question (ALIGNED_ENOUGH
-    of its weight, rag.answering.crosslingual) at a cosine ALIGNED_FLOOR_SLACK under the
+    sentence translating most of the foreign question's words (ALIGNED_ENOUGH of their
+    weight, rag.answering.crosslingual) at a cosine up to ALIGNED_FLOOR_SLACK under the
     floor: a long news sentence sits lower to a short question ("Who is the Kremlin
     spokesman who ruled out…?" finds the Peskov quote at 0.821)."""
     eligible = [
