@@ -39,6 +39,16 @@ def test_kremlin_spokesman(seeded: NewsQA) -> None:
     assert_citations_verbatim(seeded, answer)
 
 
+def test_a_name_spelled_otherwise_is_answered_an_absent_one_is_not(seeded: NewsQA) -> None:
+    """ "Zelenski" (as much of the press writes him) is the articles' "Zelensky": answered with
+    the verbatim quote; "Meloni", in no spelling in the evidence, abstains."""
+    answer = seeded.ask("Cosa ha detto Zelenski sul numero di truppe?")
+    assert not answer.abstained and "«migliaia»" in answer.answer
+    assert_citations_verbatim(seeded, answer)
+    absent = seeded.ask("Cosa ha detto Meloni sul numero di truppe?")
+    assert absent.abstained and absent.citations == []
+
+
 @pytest.mark.parametrize(
     ("question", "message"),
     [

@@ -9,6 +9,10 @@ above the unrelated words of the same sentences. So each content word of the que
 is aligned with the candidate sentences' words, and a sentence gains the share of the
 question's (IDF-weighted) words it holds a translation of.
 
+The same alignment tells whether the evidence names who or what a foreign question asks
+about: a full name none of whose spellings or translations it holds ("Ursula von der Leyen")
+makes the question unanswerable, as an unknown name does an Italian one (unmatched_names).
+
 Measured on the multilingual tuning set (`eval/data/multilingual_tune.jsonl`, where the
 constants were chosen), then on the multilingual and follow-up sets: see the README.
 """
@@ -23,14 +27,18 @@ from dataclasses import dataclass
 import bm25s.stopwords as stopwords
 import numpy as np
 
-from rag.answering.extractive import ScoredSentence
+from rag.answering.extractive import ScoredSentence, passage_words, spelled_alike
 from rag.answering.language import function_words
+from rag.retrieval.answer_types import opens_sentence
+from rag.retrieval.dates import MONTHS, WEEKDAYS
 from rag.retrieval.lexical import STOPWORDS, analyze
 
 ALIGN_MIN = 0.88  # least cosine of a question word to an Italian word to count as its translation
 ALIGN_SPREAD = 0.04  # Italian words this close to the best one are translations too (forms)
 ALIGN_SENTENCES = 6  # the best sentences by cosine that are re-scored (each word costs a call)
 ALIGN_WEIGHT = 0.2  # added to a sentence's score per share of the question's words it holds
+# Languages whose capitals mark names (German capitalises every noun: "Hauptstadt", "Weizen").
+NAMED_BY_CAPITALS = frozenset({"en", "fr", "es"})
 
 _WORD = re.compile(r"\w+")
 _QUESTION_STOPWORDS = {
@@ -39,6 +47,13 @@ _QUESTION_STOPWORDS = {
     "es": frozenset(stopwords.STOPWORDS_SPANISH),
     "de": frozenset(stopwords.STOPWORDS_GERMAN),
 }
+
+# Names of two capitalised words or more, particles between them ("Ursula von der Leyen").
+_NAME_WORD = re.compile(r"[A-ZÀ-Ý][\w-]*")
+_PARTICLES = r"(?:von|van|der|den|de|del|della|di|da|du|la|le|al|el|bin|ibn|y)"
+_FULL_NAME = re.compile(
+    r"(?<![\w'’])[A-ZÀ-Ý][\w'’-]*(?:\s+(?:" + _PARTICLES + r"\s+)*[A-ZÀ-Ý][\w'’-]*)+"
+)
 
 # unit vectors of words, in order (the e5 model, on the question's lane)
 WordVectors = Callable[[Sequence[str]], np.ndarray]
@@ -122,13 +137,19 @@ def aligned_shares(
     return [aligned_share(alignments, set(ws)) for ws in words]
 
 
+def nearest_sentences(scored: Sequence[ScoredSentence]) -> list[int]:
+    """Positions of the ALIGN_SENTENCES sentences nearest to the question (e5 cosine): those
+    whose words are aligned with the question's."""
+    return sorted(range(len(scored)), key=lambda i: -scored[i].cosine)[:ALIGN_SENTENCES]
+
+
 def with_aligned_words(
     scored: Sequence[ScoredSentence], shares: Callable[[Sequence[str]], list[float]]
 ) -> list[ScoredSentence]:
     """`scored` (rag.answering.extractive) with the ALIGN_SENTENCES best by cosine gaining
     ALIGN_WEIGHT per share of the question's words they translate (kept as their `aligned`
     share, which pick_sentences reads), best first again."""
-    best = sorted(range(len(scored)), key=lambda i: -scored[i].cosine)[:ALIGN_SENTENCES]
+    best = nearest_sentences(scored)
     if not best:
         return list(scored)
     gains = dict(zip(best, shares([scored[i].text for i in best]), strict=True))
@@ -139,3 +160,54 @@ def with_aligned_words(
         for i, s in enumerate(scored)
     ]
     return sorted(out, key=lambda s: -s.score)
+
+
+def full_name_words(question: str) -> list[str]:
+    """The words of the question's names of two capitalised words or more ("Olaf Scholz",
+    "Ursula von der Leyen"; its opening word aside): a single capitalised word may be an
+    adjective where another language writes it in lower case ("Dutch", "olandese")."""
+    words: list[str] = []
+    for match in _FULL_NAME.finditer(question):
+        found = [w for w in _NAME_WORD.finditer(match.group(0))]
+        if opens_sentence(question, match.start()):
+            found = found[1:]
+        if len(found) >= 2:
+            words.extend(w.group(0) for w in found)
+    return list(dict.fromkeys(words))
+
+
+def unmatched_names(
+    question: str,
+    language: str,
+    passages: Sequence[str],
+    sentences: Sequence[str],
+    vectors: WordVectors,
+    df: Callable[[str], int],
+) -> list[str]:
+    """The names a foreign question asks about that the collection and its evidence do not
+    hold: words of its full names (full_name_words) none of whose stems the collection knows
+    (`df`: in how many passages a stem is), spelled alike by no word of the candidate
+    `passages`, and whose e5 vector is near no word of the `sentences` nearest to the
+    question (under ALIGN_MIN: "Moscow" is near "Mosca", "Death" near "morte"; those
+    sentences' words are aligned anyway, and each word embedded costs a call). The Italian
+    rule (rag.answering.extractive.unknown_names) asks the collection alone; another language
+    names the same places otherwise. Only where capitals mark names (NAMED_BY_CAPITALS; not
+    English months and days, "October", "Monday")."""
+    if language not in NAMED_BY_CAPITALS:
+        return []
+    missing = [
+        name
+        for name in full_name_words(question)
+        if (stems := analyze(name))
+        and not any(df(t) for t in stems)
+        and name.lower() not in MONTHS  # English capitalises its months and days
+        and name.lower() not in WEEKDAYS
+    ]
+    spelled = passage_words(passages)
+    missing = [n for n in dict.fromkeys(missing) if not any(spelled_alike(n, w) for w in spelled)]
+    words = sorted({w for s in sentences for w in sentence_words(s)})
+    if not missing or not words:
+        return missing
+    found = vectors([*missing, *words])
+    nearest = (found[: len(missing)] @ found[len(missing) :].T).max(axis=1)
+    return [n for n, cosine in zip(missing, nearest, strict=True) if cosine < ALIGN_MIN]

@@ -9,6 +9,8 @@ writes anything, so every word of an answer is a quote.
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -38,6 +40,8 @@ DENSE_SHARE = 0.5  # the question's e5 cosine to the sentence against the lexica
 # much under the floor (news sentences are long; chosen on the tuning sets, measured)
 ALIGNED_FLOOR_SLACK = 0.02
 ALIGNED_ENOUGH = 0.75  # ... the share of the question's weight it must translate
+SPELLED_ALIKE = 0.8  # difflib's ratio at which a word is the same name spelled another way
+_WORD = re.compile(r"\w+")
 # the question's cosine to each of these sentences (multilingual-e5-small), in order
 Similarity = Callable[[Sequence[str]], list[float]]
 
@@ -113,17 +117,58 @@ def previous_answer(history: Sequence[Mapping[str, str]]) -> str:
     return answers[-1] if answers else ""
 
 
-def unknown_names(question: str, index: LexicalIndex) -> list[str]:
-    """Capitalised words (not opening the question) that occur nowhere in the collection.
+def unknown_names(question: str, index: LexicalIndex, passages: Sequence[str] = ()) -> list[str]:
+    """Capitalised words (not opening the question) that occur nowhere in the collection,
+    in no spelling a word of the candidate `passages` shows ("Zelenski" is "Zelensky",
+    "Upsala" is "Uppsala": spelled_alike).
 
     A question about a person, place or body the articles never mention cannot be
     answered from them, however well the rest of its words match.
     """
+    words = passage_words(passages)
     return [
         name
         for name, stems in asked_names(question)
-        if stems and all(index.df(t) == 0 for t in stems)
+        if stems
+        and all(index.df(t) == 0 for t in stems)
+        and not any(spelled_alike(name, w) for w in words)
     ]
+
+
+def respelled(
+    terms: Mapping[str, float], question: str, index: LexicalIndex, passages: Sequence[str]
+) -> dict[str, float]:
+    """The question's term weights with each name the collection does not know, but a word
+    of the `passages` spells alike ("Zelenski"), read as that word ("Zelensky"): its stems
+    weigh their IDF in place of the unknown ones, so the sentences naming it cover them."""
+    words = sorted(passage_words(passages))
+    out = dict(terms)
+    for name, stems in asked_names(question):
+        if not stems or any(index.df(t) for t in stems):
+            continue
+        alike = next((w for w in words if spelled_alike(name, w)), None)
+        if alike is None:
+            continue
+        for stem in stems:
+            out.pop(stem, None)
+        for stem in analyze(alike):
+            out[stem] = max(out.get(stem, 0.0), index.idf(stem))
+    return out
+
+
+def passage_words(passages: Sequence[str]) -> set[str]:
+    """Every word of the passages, lowercased (stopwords too: "TUE" is one)."""
+    return {w for p in passages for w in _WORD.findall(p.lower())}
+
+
+def spelled_alike(name: str, word: str) -> bool:
+    """Whether the (lowercase) `word` writes `name` another way: "Zelenski" and "zelensky",
+    "Blanca" and "bianca", "Koursk" and "kursk"; an acronym's letters in another order
+    ("OTAN" and "nato", "TEU" and "tue": each language orders its own)."""
+    lower = name.lower()
+    if name.isupper() and len(name) > 1:
+        return sorted(lower) == sorted(word)
+    return difflib.SequenceMatcher(None, lower, word).ratio() >= SPELLED_ALIKE
 
 
 def was_quoted(key: tuple[str, int], text: str, said: str, leads: Leads | None) -> bool:

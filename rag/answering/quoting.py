@@ -14,7 +14,12 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from rag.answering.citations import invalid_citations
-from rag.answering.crosslingual import aligned_shares, with_aligned_words
+from rag.answering.crosslingual import (
+    aligned_shares,
+    nearest_sentences,
+    unmatched_names,
+    with_aligned_words,
+)
 from rag.answering.extractive import (
     Answer,
     ScoredSentence,
@@ -22,6 +27,7 @@ from rag.answering.extractive import (
     compose_answer,
     pick_sentences,
     previous_answer,
+    respelled,
     score_sentences,
     unknown_names,
     was_quoted,
@@ -29,7 +35,7 @@ from rag.answering.extractive import (
 from rag.answering.followup import Leads, around, asking_question, leads
 from rag.answering.language import detect_language
 from rag.answering.span import span_kind
-from rag.answering.state import Retrieved
+from rag.answering.state import Query, Retrieved
 from rag.errors import NewsragError
 from rag.retrieval.answer_types import expected_type
 from rag.retrieval.corpus import LexicalCorpus
@@ -94,14 +100,18 @@ class SentenceAnswerer:
         )
         focus_bodies = bodies(state.focus)
         near = around(state.quotes, focus_bodies)
-        found_leads = leads(query.question, state.terms.keys(), near, focus_bodies)
         said = previous_answer(query.history)
+        passages = [*answer_chunks(chunks, state.focus), *near.passages]
+        texts = [p.text for p in passages]
+        # A name the passages spell otherwise ("Zelenski") is read as they write it ("Zelensky")
+        terms = respelled(state.terms, query.question, state.corpus.index, texts)
+        found_leads = leads(query.question, terms.keys(), near, focus_bodies)
         scored = (
             []  # the question is about someone or something the articles never mention
-            if italian and unknown_names(query.question, state.corpus.index)
+            if italian and unknown_names(query.question, state.corpus.index, texts)
             else score_sentences(
-                state.terms,
-                [*answer_chunks(chunks, state.focus), *near.passages],
+                terms,
+                passages,
                 kind,
                 state.corpus.sentences,
                 said,
@@ -119,16 +129,19 @@ class SentenceAnswerer:
         )
         if asking != query.question:  # a fragment: the previous answer answered another
             scored = for_fragment(scored, set(analyze(query.question)), found_leads, said)
+        scored = self._aligned(settings, query.question, language, state.corpus, scored)
+        if not italian and self._unmatched(
+            settings, query, language, state.corpus, passages, scored
+        ):
+            scored = []  # ... in another language: no spelling or translation of a name it asks
         picked = pick_sentences(
-            self._aligned(settings, query.question, language, state.corpus, scored),
+            scored,
             settings.answer_sentences,
             settings.abstain_below,
             dense_floor,
         )
         quoted = bodies({p.chunk.doc_id for p in picked})
-        answer = compose_answer(
-            query.question, picked, ranked, quoted, query.top_k, state.terms, asking
-        )
+        answer = compose_answer(query.question, picked, ranked, quoted, query.top_k, terms, asking)
         if invalid_citations(answer.citations, quoted):
             raise NewsragError("a citation did not match its article; the answer was withheld")
         return answer
@@ -149,6 +162,29 @@ class SentenceAnswerer:
         return with_aligned_words(
             scored,
             lambda texts: aligned_shares(question, language, texts, self.dense.word_vectors, idf),
+        )
+
+    def _unmatched(
+        self,
+        settings: Settings,
+        query: Query,
+        language: str,
+        corpus: LexicalCorpus,
+        passages: Sequence[Chunk],
+        scored: Sequence[ScoredSentence],
+    ) -> list[str]:
+        """A foreign question's names that neither the collection nor its evidence (the
+        candidate `passages`, the `scored` sentences nearest to it) holds in any spelling or
+        translation (rag.answering.crosslingual.unmatched_names)."""
+        if settings.dense_weight <= 0 or not settings.align_words:
+            return []
+        return unmatched_names(
+            query.question,
+            language,
+            [p.text for p in passages],
+            [scored[i].text for i in nearest_sentences(scored)],
+            self.dense.word_vectors,
+            corpus.index.df,
         )
 
     def _sentence_similarity(
