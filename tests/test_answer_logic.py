@@ -221,6 +221,11 @@ def test_a_name_spelled_otherwise_weighs_as_the_passages_write_it() -> None:
     assert not set(analyze("Zelenski")) & set(got)  # read as the articles write it
     assert set(analyze("Meloni")) <= set(got)  # spelled alike by nothing: kept as asked
     assert respelled(terms, question, index, []) == terms
+    # Of two words spelled alike, the nearer: "Zelenskiy" is "Zelensky", not "Zelenskij".
+    index = LexicalIndex(["Zelenskij e Zelensky."])
+    terms = {t: index.idf(t) for t in analyze("Chi è Zelenskiy?")}
+    got = respelled(terms, "Chi è Zelenskiy?", index, ["Zelenskij e Zelensky."])
+    assert zelensky in got and not set(analyze("Zelenskij")) & set(got)
 
 
 def test_coverage_weights_and_history() -> None:

@@ -168,7 +168,7 @@ def full_name_words(question: str) -> list[str]:
     adjective where another language writes it in lower case ("Dutch", "olandese")."""
     words: list[str] = []
     for match in _FULL_NAME.finditer(question):
-        found = [w for w in _NAME_WORD.finditer(match.group(0))]
+        found = list(_NAME_WORD.finditer(match.group(0)))
         if opens_sentence(question, match.start()):
             found = found[1:]
         if len(found) >= 2:

@@ -146,12 +146,13 @@ def respelled(
     for name, stems in asked_names(question):
         if not stems or any(index.df(t) for t in stems):
             continue
-        alike = next((w for w in words if spelled_alike(name, w)), None)
-        if alike is None:
+        alike = [w for w in words if spelled_alike(name, w)]
+        if not alike:
             continue
         for stem in stems:
             out.pop(stem, None)
-        for stem in analyze(alike):
+        nearest = max(alike, key=lambda w: spelling_ratio(name, w))  # the first of equals
+        for stem in analyze(nearest):
             out[stem] = max(out.get(stem, 0.0), index.idf(stem))
     return out
 
@@ -165,10 +166,14 @@ def spelled_alike(name: str, word: str) -> bool:
     """Whether the (lowercase) `word` writes `name` another way: "Zelenski" and "zelensky",
     "Blanca" and "bianca", "Koursk" and "kursk"; an acronym's letters in another order
     ("OTAN" and "nato", "TEU" and "tue": each language orders its own)."""
-    lower = name.lower()
     if name.isupper() and len(name) > 1:
-        return sorted(lower) == sorted(word)
-    return difflib.SequenceMatcher(None, lower, word).ratio() >= SPELLED_ALIKE
+        return sorted(name.lower()) == sorted(word)
+    return spelling_ratio(name, word) >= SPELLED_ALIKE
+
+
+def spelling_ratio(name: str, word: str) -> float:
+    """How alike `name` (lowercased) and `word` are spelled: difflib's ratio, 0 to 1."""
+    return difflib.SequenceMatcher(None, name.lower(), word).ratio()
 
 
 def was_quoted(key: tuple[str, int], text: str, said: str, leads: Leads | None) -> bool:
