@@ -14,6 +14,7 @@ from rag.answering.extractive import (
     compose_answer,
     coverage,
     dense_subset,
+    passage_words,
     pick_sentences,
     question_terms,
     respelled,
@@ -206,8 +207,8 @@ def test_a_name_the_passages_spell_otherwise_is_no_unknown_name() -> None:
     index = LexicalIndex([BODY])
     passages = ["Zelensky ha parlato a Parigi di milioni di soldati."]
     assert unknown_names("Cosa ha detto Zelenski?", index) == ["Zelenski"]
-    assert unknown_names("Cosa ha detto Zelenski?", index, passages) == []
-    assert unknown_names("Cosa ha detto Meloni?", index, passages) == ["Meloni"]
+    assert unknown_names("Cosa ha detto Zelenski?", index, passage_words(passages)) == []
+    assert unknown_names("Cosa ha detto Meloni?", index, passage_words(passages)) == ["Meloni"]
 
 
 def test_a_name_spelled_otherwise_weighs_as_the_passages_write_it() -> None:
@@ -215,16 +216,16 @@ def test_a_name_spelled_otherwise_weighs_as_the_passages_write_it() -> None:
     question = "Cosa ha detto Zelenski a Meloni?"
     terms = {t: index.idf(t) for t in analyze(question)}
     passages = ["Zelensky ha parlato a Parigi."]
-    got = respelled(terms, question, index, passages)
+    got = respelled(terms, question, index, passage_words(passages))
     (zelensky,) = analyze("Zelensky")
     assert zelensky in got and got[zelensky] == index.idf(zelensky)
     assert not set(analyze("Zelenski")) & set(got)  # read as the articles write it
     assert set(analyze("Meloni")) <= set(got)  # spelled alike by nothing: kept as asked
-    assert respelled(terms, question, index, []) == terms
+    assert respelled(terms, question, index, set()) == terms
     # Of two words spelled alike, the nearer: "Zelenskiy" is "Zelensky", not "Zelenskij".
     index = LexicalIndex(["Zelenskij e Zelensky."])
     terms = {t: index.idf(t) for t in analyze("Chi è Zelenskiy?")}
-    got = respelled(terms, "Chi è Zelenskiy?", index, ["Zelenskij e Zelensky."])
+    got = respelled(terms, "Chi è Zelenskiy?", index, passage_words(["Zelenskij e Zelensky."]))
     assert zelensky in got and not set(analyze("Zelenskij")) & set(got)
 
 

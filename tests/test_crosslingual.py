@@ -23,7 +23,7 @@ from rag.answering.crosslingual import (
     unmatched_names,
     with_aligned_words,
 )
-from rag.answering.extractive import ScoredSentence, spelled_alike
+from rag.answering.extractive import ScoredSentence, passage_words, spelled_alike
 from rag.answering.language import ABSTENTION
 from rag.retrieval.dense import DenseScorer
 from rag.retrieval.lexical import analyze
@@ -195,7 +195,7 @@ def test_a_foreign_name_unmatched_by_the_collection_and_its_evidence() -> None:
     """A name's word counts as known when the collection holds its stem, a passage word
     spells it another way, or a word of the sentences nearest to the question has a vector
     near its own; German (every noun capitalised) is left alone."""
-    passages = ["Emmanuel Macron ha parlato con la Casa Bianca di Mosca."]
+    spelled = passage_words(["Emmanuel Macron ha parlato con la Casa Bianca di Mosca."])
     sentences = ["Macron ha parlato di Mosca."]
     near = {"Moscow": "mosca"}
     words = sorted({w for p in sentences for w in sentence_words(p)})
@@ -212,11 +212,11 @@ def test_a_foreign_name_unmatched_by_the_collection_and_its_evidence() -> None:
         return 3 if term in known else 0
 
     question = "Did Emmanuel Macron, Olaf Scholz or Moscow City say it at the Casa Blanca?"
-    assert unmatched_names(question, "en", passages, sentences, vectors, df) == ["Scholz"]
+    assert unmatched_names(question, "en", spelled, sentences, vectors, df) == ["Scholz"]
     assert set(asked) == {"Scholz", "Moscow", *words}  # "Blanca" is spelled alike: not embedded
-    assert unmatched_names("Wo war Olaf Scholz?", "de", passages, sentences, vectors, df) == []
-    assert unmatched_names("What did Olaf Scholz say?", "en", [], [], vectors, df) == ["Scholz"]
-    assert unmatched_names("Who spoke on Monday October 3?", "en", [], [], vectors, df) == []
+    assert unmatched_names("Wo war Olaf Scholz?", "de", spelled, sentences, vectors, df) == []
+    assert unmatched_names("What did Olaf Scholz say?", "en", set(), [], vectors, df) == ["Scholz"]
+    assert unmatched_names("Who spoke on Monday October 3?", "en", set(), [], vectors, df) == []
 
 
 @pytest.mark.integration

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 
 import bm25s.stopwords as stopwords
 import numpy as np
 
-from rag.answering.extractive import ScoredSentence, passage_words, spelled_alike
+from rag.answering.extractive import ScoredSentence, alike_word
 from rag.answering.language import function_words
 from rag.retrieval.answer_types import opens_sentence
 from rag.retrieval.dates import MONTHS, WEEKDAYS
@@ -179,7 +179,7 @@ def full_name_words(question: str) -> list[str]:
 def unmatched_names(
     question: str,
     language: str,
-    passages: Sequence[str],
+    spelled: Set[str],
     sentences: Sequence[str],
     vectors: WordVectors,
     df: Callable[[str], int],
@@ -187,12 +187,13 @@ def unmatched_names(
     """The names a foreign question asks about that the collection and its evidence do not
     hold: words of its full names (full_name_words) none of whose stems the collection knows
     (`df`: in how many passages a stem is), spelled alike by no word of the candidate
-    `passages`, and whose e5 vector is near no word of the `sentences` nearest to the
-    question (under ALIGN_MIN: "Moscow" is near "Mosca", "Death" near "morte"; those
-    sentences' words are aligned anyway, and each word embedded costs a call). The Italian
-    rule (rag.answering.extractive.unknown_names) asks the collection alone; another language
-    names the same places otherwise. Only where capitals mark names (NAMED_BY_CAPITALS; not
-    English months and days, "October", "Monday")."""
+    passages (`spelled`: rag.answering.extractive.passage_words), and whose e5 vector is
+    near no word of the `sentences` nearest to the question (under ALIGN_MIN: "Moscow" is
+    near "Mosca", "Death" near "morte"; those sentences' words are aligned anyway, and each
+    word embedded costs a call). The Italian rule (rag.answering.extractive.unknown_names)
+    asks the collection alone; another language names the same places otherwise. Only where
+    capitals mark names (NAMED_BY_CAPITALS; not English months and days, "October",
+    "Monday")."""
     if language not in NAMED_BY_CAPITALS:
         return []
     missing = [
@@ -203,8 +204,7 @@ def unmatched_names(
         and name.lower() not in MONTHS  # English capitalises its months and days
         and name.lower() not in WEEKDAYS
     ]
-    spelled = passage_words(passages)
-    missing = [n for n in dict.fromkeys(missing) if not any(spelled_alike(n, w) for w in spelled)]
+    missing = [n for n in dict.fromkeys(missing) if alike_word(n, spelled) is None]
     words = sorted({w for s in sentences for w in sentence_words(s)})
     if not missing or not words:
         return missing

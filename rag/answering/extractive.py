@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -117,41 +117,37 @@ def previous_answer(history: Sequence[Mapping[str, str]]) -> str:
     return answers[-1] if answers else ""
 
 
-def unknown_names(question: str, index: LexicalIndex, passages: Sequence[str] = ()) -> list[str]:
+def unknown_names(question: str, index: LexicalIndex, words: Set[str] = frozenset()) -> list[str]:
     """Capitalised words (not opening the question) that occur nowhere in the collection,
-    in no spelling a word of the candidate `passages` shows ("Zelenski" is "Zelensky",
-    "Upsala" is "Uppsala": spelled_alike).
+    in no spelling a word of the candidate passages (`words`: passage_words) shows
+    ("Zelenski" is "Zelensky", "Upsala" is "Uppsala": spelled_alike).
 
     A question about a person, place or body the articles never mention cannot be
     answered from them, however well the rest of its words match.
     """
-    words = passage_words(passages)
     return [
         name
         for name, stems in asked_names(question)
-        if stems
-        and all(index.df(t) == 0 for t in stems)
-        and not any(spelled_alike(name, w) for w in words)
+        if stems and all(index.df(t) == 0 for t in stems) and alike_word(name, words) is None
     ]
 
 
 def respelled(
-    terms: Mapping[str, float], question: str, index: LexicalIndex, passages: Sequence[str]
+    terms: Mapping[str, float], question: str, index: LexicalIndex, words: Set[str]
 ) -> dict[str, float]:
     """The question's term weights with each name the collection does not know, but a word
-    of the `passages` spells alike ("Zelenski"), read as that word ("Zelensky"): its stems
-    weigh their IDF in place of the unknown ones, so the sentences naming it cover them."""
-    words = sorted(passage_words(passages))
+    of the passages (`words`: passage_words) spells alike ("Zelenski"), read as that word
+    ("Zelensky"): its stems weigh their IDF in place of the unknown ones, so the sentences
+    naming it cover them."""
     out = dict(terms)
     for name, stems in asked_names(question):
         if not stems or any(index.df(t) for t in stems):
             continue
-        alike = [w for w in words if spelled_alike(name, w)]
-        if not alike:
+        nearest = alike_word(name, words)
+        if nearest is None:
             continue
         for stem in stems:
             out.pop(stem, None)
-        nearest = max(alike, key=lambda w: spelling_ratio(name, w))  # the first of equals
         for stem in analyze(nearest):
             out[stem] = max(out.get(stem, 0.0), index.idf(stem))
     return out
@@ -160,6 +156,13 @@ def respelled(
 def passage_words(passages: Sequence[str]) -> set[str]:
     """Every word of the passages, lowercased (stopwords too: "TUE" is one)."""
     return {w for p in passages for w in _WORD.findall(p.lower())}
+
+
+def alike_word(name: str, words: Set[str]) -> str | None:
+    """The word of `words` spelled nearest to `name` among those that spell it alike
+    (spelled_alike; the first in alphabetical order of equals), or None."""
+    alike = [w for w in sorted(words) if spelled_alike(name, w)]
+    return max(alike, key=lambda w: spelling_ratio(name, w)) if alike else None
 
 
 def spelled_alike(name: str, word: str) -> bool:

@@ -11,7 +11,7 @@ article at the stated offsets.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 
 from rag.answering.citations import invalid_citations
 from rag.answering.crosslingual import (
@@ -25,6 +25,7 @@ from rag.answering.extractive import (
     ScoredSentence,
     Similarity,
     compose_answer,
+    passage_words,
     pick_sentences,
     previous_answer,
     respelled,
@@ -102,13 +103,13 @@ class SentenceAnswerer:
         near = around(state.quotes, focus_bodies)
         said = previous_answer(query.history)
         passages = [*answer_chunks(chunks, state.focus), *near.passages]
-        texts = [p.text for p in passages]
+        words = passage_words([p.text for p in passages])
         # A name the passages spell otherwise ("Zelenski") is read as they write it ("Zelensky")
-        terms = respelled(state.terms, query.question, state.corpus.index, texts)
+        terms = respelled(state.terms, query.question, state.corpus.index, words)
         found_leads = leads(query.question, terms.keys(), near, focus_bodies)
         scored = (
             []  # the question is about someone or something the articles never mention
-            if italian and unknown_names(query.question, state.corpus.index, texts)
+            if italian and unknown_names(query.question, state.corpus.index, words)
             else score_sentences(
                 terms,
                 passages,
@@ -130,9 +131,7 @@ class SentenceAnswerer:
         if asking != query.question:  # a fragment: the previous answer answered another
             scored = for_fragment(scored, set(analyze(query.question)), found_leads, said)
         scored = self._aligned(settings, query.question, language, state.corpus, scored)
-        if not italian and self._unmatched(
-            settings, query, language, state.corpus, passages, scored
-        ):
+        if not italian and self._unmatched(settings, query, language, state.corpus, words, scored):
             scored = []  # ... in another language: no spelling or translation of a name it asks
         picked = pick_sentences(
             scored,
@@ -170,18 +169,18 @@ class SentenceAnswerer:
         query: Query,
         language: str,
         corpus: LexicalCorpus,
-        passages: Sequence[Chunk],
+        words: Set[str],
         scored: Sequence[ScoredSentence],
     ) -> list[str]:
         """A foreign question's names that neither the collection nor its evidence (the
-        candidate `passages`, the `scored` sentences nearest to it) holds in any spelling or
-        translation (rag.answering.crosslingual.unmatched_names)."""
+        candidate passages' `words`, the `scored` sentences nearest to it) holds in any
+        spelling or translation (rag.answering.crosslingual.unmatched_names)."""
         if settings.dense_weight <= 0 or not settings.align_words:
             return []
         return unmatched_names(
             query.question,
             language,
-            [p.text for p in passages],
+            words,
             [scored[i].text for i in nearest_sentences(scored)],
             self.dense.word_vectors,
             corpus.index.df,
