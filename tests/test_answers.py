@@ -113,6 +113,35 @@ def test_a_follow_up_reuses_the_quote_holding_the_detail_and_respects_the_dates(
     assert before.abstained and not before.citations and not before.sources
 
 
+def test_a_follow_up_about_a_part_of_the_quote_is_answered_by_the_quote(
+    tmp_path: Path, embedder: LocalEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "Su quali fronti potrebbero operare le forze internazionali?" after the answer that
+    26 nations promised guarantees: the quote itself says "forze internazionali operative su
+    terra, mare e aria". It holds most of the words the follow-up asks about that the first
+    question did not, so it answers again, unpenalised for being said already; without the
+    rule the sentence after it (foreign contingents) answered. The seeds with three other
+    articles, as a user's collection holds more than one story (found as a new user would
+    ask it, not in an evaluation set)."""
+    from eval.datasets import seed_articles, squad_set
+    from rag.answering import followup
+
+    service = make_service(tmp_path / "data", embedder)
+    service.ingest_articles(seed_articles() + squad_set().articles[:3], progress=False)
+    asked = "Quante nazioni hanno promesso garanzie di sicurezza all'Ucraina?"
+    first = service.ask(asked)
+    assert not first.abstained and "26 nazioni" in first.citations[0].quote
+    history = [{"role": "user", "content": asked}, {"role": "assistant", "content": first.answer}]
+    follow_up = "Su quali fronti potrebbero operare le forze internazionali?"
+    again = service.ask(follow_up, history)
+    assert not again.abstained and "terra, mare e aria" in again.citations[0].quote
+    assert again.citations[0].quote == first.citations[0].quote
+    assert_citations_verbatim(service, again)
+    monkeypatch.setattr(followup, "NEW_WORDS_SHARE", 2.0)  # no quote holds twice the weight
+    without = service.ask(follow_up, history)
+    assert without.citations and without.citations[0].quote != first.citations[0].quote
+
+
 def test_a_follow_up_asking_for_a_duration_the_articles_never_give_abstains(
     seeded: NewsQA,
 ) -> None:

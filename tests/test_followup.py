@@ -20,9 +20,11 @@ from rag.answering.followup import (
     Leads,
     around,
     asking_question,
+    holds_new_words,
     is_fragment,
     leads,
     nearness_bonus,
+    new_terms,
 )
 from rag.answering.quoting import for_fragment
 from rag.retrieval.corpus import LexicalCorpus
@@ -148,6 +150,46 @@ def test_a_quote_holding_the_detail_answers_though_the_question_words_are_not_in
     assert picked[0].answering
     alone = score_sentences(terms, near.passages, None, c.sentences)
     assert pick_sentences(alone, 1, 0.9) == []
+
+
+def test_new_terms_are_the_follow_ups_own_words_no_earlier_question_asked() -> None:
+    c = corpus()
+    turns = history(f"{QUOTE} [1]")
+    asked = "Durante quale forum ha risposto il portavoce?"
+    terms = question_terms(asked, turns, c.index)
+    new = new_terms(terms, asked, turns)
+    assert set(new) == {"durant", "forum", "rispond"} and new["forum"] == terms["forum"]
+    assert "portavoc" in terms and "portavoc" not in new  # asked before: not new
+    assert holds_new_words(QUOTE, new)
+    assert not holds_new_words(
+        "Il forum si è svolto a Vladivostok.", new
+    )  # "forum" alone: under half
+    assert not holds_new_words(QUOTE, {})
+
+
+def test_a_quote_holding_the_words_a_follow_up_asks_about_answers_again() -> None:
+    """ "Durante quale forum ha risposto il portavoce?" asks for no kind of words the quote
+    holds, but about its own words ("forum", "risposto"), which the first question did not
+    ask: the quote may answer again, as a quote holding the kind of words asked for may,
+    whatever its coverage; without the rule it may not (a floor no sentence reaches)."""
+    c = corpus()
+    turns = history(f"{QUOTE} [1]")
+    asked = "Durante quale forum ha risposto il portavoce?"
+    terms = question_terms(asked, turns, c.index)
+    near = around(previous_quotes(turns, c), BODIES)
+    said = turns[-1]["content"]
+    new = new_terms(terms, asked, turns)
+    found = leads(asked, terms.keys(), near, BODIES, new)
+    scored = score_sentences(terms, near.passages, None, c.sentences, said, None, found)
+    picked = pick_sentences(scored, 1, 0.99)
+    assert [FORUM[p.start : p.end] for p in picked] == [QUOTE] and picked[0].answering
+    assert nearness_bonus(asked, terms.keys(), 0, QUOTE, new) == NEAR_BONUS
+    assert nearness_bonus(asked, terms.keys(), 0, QUOTE) == 0.0
+    assert found.asked_about == found.quoted  # not counted as said already either
+    without = leads(asked, terms.keys(), near, BODIES)
+    assert not without.answering and not without.asked_about
+    before = score_sentences(terms, near.passages, None, c.sentences, said, None, without)
+    assert pick_sentences(before, 1, 0.99) == []
 
 
 def test_in_another_language_the_previous_answers_neighbours_pass_the_cosine_floor() -> None:

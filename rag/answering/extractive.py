@@ -219,7 +219,8 @@ def score_sentences(
     Sentences already `said` (quoted in the previous answer, or in `leads.quoted`) count
     SAID_SHARE of their score: a follow-up usually asks for something new, but when the
     detail it asks for is in the previous answer ("In che città?" after a sentence naming
-    it), that sentence still answers best. A follow-up's `leads` (rag.answering.followup)
+    it), that sentence still answers best; one holding most of what the follow-up asks
+    about (`leads.asked_about`) counts in full. A follow-up's `leads` (rag.answering.followup)
     add to the scores of the previous answer's neighbours and mark the quotes that answer.
     When the question asks for a kind of words (`asked`: rag.answering.span's kind, a person
     for "chi…?", a place for "dove…?"), a sentence holding some that are not the question's
@@ -244,7 +245,8 @@ def score_sentences(
             ):
                 continue
             seen.add(key)
-            quoted = was_quoted(key, text, said, leads)
+            # A quote holding what the follow-up asks about answers it as if new.
+            quoted = was_quoted(key, text, said, leads) and not (leads and key in leads.asked_about)
             typed = KIND_BONUS if asked and candidates(text, asked, known) else 0.0
             found.append(
                 _Candidate(

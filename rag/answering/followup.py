@@ -9,7 +9,10 @@ quoted sentence itself, when it holds one the conversation has not asked about.
 
 So the quoted sentences' neighbourhoods join the answer's candidates, and a sentence
 gains a bonus by its distance (in sentences) from a quoted one; the quoted sentence
-itself gains it only when it holds words of the kind the question asks for.
+itself gains it only when it holds words of the kind the question asks for, or most of
+the words the follow-up asks about that no earlier question did: after "Quante nazioni
+hanno promesso garanzie?", "Su quali fronti opererebbero le forze internazionali?" asks
+about a part of the quote ("forze internazionali operative su terra, mare e aria").
 
 A fragment that only names what the conversation turns to ("E Macron?", "And in Paris?",
 "E nel 2010?") asks what the last real question asked: after "Quante truppe…?", a number.
@@ -26,12 +29,13 @@ import bm25s.stopwords as stopwords
 
 from rag.answering.span import candidates, span_kind
 from rag.retrieval.focus import Quote
-from rag.retrieval.lexical import STOPWORDS
+from rag.retrieval.lexical import STOPWORDS, analyze
 from rag.retrieval.passages import nearby_sentences
 from vectorstore.documents import Chunk
 
 REACH = 2  # sentences on each side of a quoted one
 NEAR_BONUS = 0.2  # added to the score of a sentence next to a quoted one (half at two)
+NEW_WORDS_SHARE = 0.5  # of the follow-up's new words' weight a quote must hold to answer again
 _REACH_CHARS = 1500  # how far around a quote its neighbours are looked for
 
 
@@ -119,33 +123,73 @@ class Leads:
     bonus: dict[SentenceKey, float]
     answering: frozenset[SentenceKey]
     quoted: frozenset[SentenceKey] = frozenset()  # the quotes (verbatim or paraphrased)
+    # the quotes holding what the follow-up asks about (holds_new_words): not "said" again
+    asked_about: frozenset[SentenceKey] = frozenset()
 
 
-def leads(question: str, known: Set[str], near: Neighbourhood, bodies: Mapping[str, str]) -> Leads:
+def new_terms(
+    terms: Mapping[str, float], question: str, history: Sequence[Mapping[str, str]]
+) -> dict[str, float]:
+    """The question's own weighted `terms` that no earlier user turn asked: what a
+    follow-up asks about beyond the conversation's questions (the previous answer's words
+    count: asking about them is asking about that answer)."""
+    asked = {t for m in history if m.get("role") == "user" for t in analyze(m.get("content", ""))}
+    own = set(analyze(question)) - asked
+    return {t: w for t, w in terms.items() if t in own}
+
+
+def holds_new_words(sentence: str, new: Mapping[str, float]) -> bool:
+    """Whether `sentence` holds NEW_WORDS_SHARE of the weight of the follow-up's `new` terms."""
+    total = sum(new.values())
+    stems = set(analyze(sentence))
+    return total > 0 and sum(w for t, w in new.items() if t in stems) >= NEW_WORDS_SHARE * total
+
+
+def leads(
+    question: str,
+    known: Set[str],
+    near: Neighbourhood,
+    bodies: Mapping[str, str],
+    new: Mapping[str, float] | None = None,
+) -> Leads:
     """Each neighbouring sentence's bonus (nearness_bonus; those without one left out), the
-    quotes that may answer (their bonus says they hold the kind of words asked for) and
-    all the quotes."""
+    quotes that may answer (their bonus says they hold the kind of words asked for, or the
+    question's `new` terms: new_terms) and all the quotes."""
     found = {
-        (doc, start): (d, nearness_bonus(question, known, d, bodies[doc][start:end]))
+        (doc, start): (d, nearness_bonus(question, known, d, bodies[doc][start:end], new))
         for (doc, start), (d, end) in near.distance.items()
     }
+    quotes = [key for key, (d, _) in found.items() if d == 0]
     return Leads(
         {key: value for key, (_, value) in found.items() if value > 0},
-        frozenset(key for key, (d, value) in found.items() if d == 0 and value > 0),
-        frozenset(key for key, (d, _) in found.items() if d == 0),
+        frozenset(key for key in quotes if found[key][1] > 0),
+        frozenset(quotes),
+        frozenset(
+            key
+            for key in quotes
+            if new and holds_new_words(bodies[key[0]][key[1] : near.distance[key][1]], new)
+        ),
     )
 
 
-def nearness_bonus(question: str, known: Set[str], distance: int, sentence: str) -> float:
+def nearness_bonus(
+    question: str,
+    known: Set[str],
+    distance: int,
+    sentence: str,
+    new: Mapping[str, float] | None = None,
+) -> float:
     """The bonus of a sentence `distance` sentences from a quoted one: NEAR_BONUS next to
     it, half two away; for the quoted sentence itself NEAR_BONUS when the question asks for
     a kind of words (rag.answering.span) and the sentence holds some that are not the
-    conversation's own (`known`: its term stems), else nothing."""
+    conversation's own (`known`: its term stems), or when it holds most of the question's
+    `new` terms (holds_new_words), else nothing."""
     if distance > REACH:
         return 0.0
     if distance == 0:
         kind = span_kind(question)
-        return NEAR_BONUS if kind and candidates(sentence, kind, set(known)) else 0.0
+        typed = bool(kind and candidates(sentence, kind, set(known)))
+        return NEAR_BONUS if typed or (new and holds_new_words(sentence, new)) else 0.0
     return NEAR_BONUS / distance
 
 

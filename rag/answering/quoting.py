@@ -33,7 +33,7 @@ from rag.answering.extractive import (
     unknown_names,
     was_quoted,
 )
-from rag.answering.followup import Leads, around, asking_question, leads
+from rag.answering.followup import Leads, around, asking_question, leads, new_terms
 from rag.answering.language import detect_language
 from rag.answering.span import span_kind
 from rag.answering.state import Query, Retrieved
@@ -106,7 +106,8 @@ class SentenceAnswerer:
         words = passage_words([p.text for p in passages])
         # A name the passages spell otherwise ("Zelenski") is read as they write it ("Zelensky")
         terms = respelled(state.terms, query.question, state.corpus.index, words)
-        found_leads = leads(query.question, terms.keys(), near, focus_bodies)
+        new = new_terms(terms, query.question, query.history)  # a quote may hold what it asks
+        found_leads = leads(query.question, terms.keys(), near, focus_bodies, new)
         scored = (
             []  # the question is about someone or something the articles never mention
             if italian and unknown_names(query.question, state.corpus.index, words)
