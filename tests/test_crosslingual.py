@@ -236,3 +236,23 @@ def test_a_foreign_question_about_someone_the_articles_never_name_abstains(
         assert not answer.abstained, named
     monkeypatch.setattr(quoting, "unmatched_names", lambda *_: [])
     assert not seeded.ask(question).abstained  # the rule, not the cosine floor, abstained
+
+
+def test_a_follow_up_pointing_back_at_an_abstention_reads_the_question_it_follows(
+    seeded: NewsQA, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "What did he say about the troops?" after "Who is the mayor of Rome?", which the
+    articles cannot answer: "he" is the mayor, so the follow-up is compared with the
+    sentences as the two questions together, and abstains. Read alone it found Putin's
+    "I vostri soldati hanno combattuto…" above the cosine floor."""
+    asked = "Who is the mayor of Rome?"
+    first = seeded.ask(asked)
+    assert first.abstained
+    history = [{"role": "user", "content": asked}, {"role": "assistant", "content": first.answer}]
+    follow_up = "What did he say about the troops?"
+    again = seeded.ask(follow_up, history)
+    assert again.abstained and again.answer == ABSTENTION["en"] and not again.citations
+    monkeypatch.setattr(quoting, "is_elliptical", lambda _: False)
+    alone = seeded.ask(follow_up, history)
+    assert not alone.abstained  # the rule, not the floor alone, abstained
+    assert_citations_verbatim(seeded, alone)

@@ -41,7 +41,7 @@ from rag.errors import NewsragError
 from rag.retrieval.answer_types import expected_type
 from rag.retrieval.corpus import LexicalCorpus
 from rag.retrieval.dense import DenseScorer
-from rag.retrieval.hybrid import from_document
+from rag.retrieval.hybrid import from_document, is_elliptical
 from rag.retrieval.lexical import analyze
 from rag.settings import Settings
 from vectorstore.documents import Chunk
@@ -117,7 +117,9 @@ class SentenceAnswerer:
                 kind,
                 state.corpus.sentences,
                 said,
-                self._sentence_similarity(settings, query.question, query.history),
+                self._sentence_similarity(
+                    settings, query.question, query.history, bool(state.quotes)
+                ),
                 found_leads,
                 # A follow-up says little in its own words, and a foreign question's words
                 # reach the Italian stems as little: the kind of words it asks for weighs
@@ -188,11 +190,18 @@ class SentenceAnswerer:
         )
 
     def _sentence_similarity(
-        self, settings: Settings, question: str, history: Sequence[Mapping[str, str]]
+        self,
+        settings: Settings,
+        question: str,
+        history: Sequence[Mapping[str, str]],
+        quoted: bool = True,
     ) -> Similarity | None:
         """The question's cosine to candidate sentences, when the dense model takes part;
         for a follow-up, the better of its own and that of the previous question joined to
-        it ("How old was he then?" says little alone)."""
+        it ("How old was he then?" says little alone). A follow-up pointing back ("he",
+        "lui", "E…": is_elliptical) at a conversation that `quoted` nothing (its answer
+        abstained) is read with the previous question only: "What did he say about the
+        troops?" after "Who is the mayor of Rome?" is about him, not whoever spoke of troops."""
         if settings.dense_weight <= 0:
             return None
         cosines = self.dense.sentence_cosines
@@ -200,6 +209,8 @@ class SentenceAnswerer:
         if not asked:
             return lambda sentences: cosines(question, sentences)
         context = f"{asked[-1]} {question}"
+        if not quoted and is_elliptical(question):
+            return lambda sentences: cosines(context, sentences)
         return lambda sentences: [
             max(a, b)
             for a, b in zip(cosines(question, sentences), cosines(context, sentences), strict=True)
