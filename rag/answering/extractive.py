@@ -246,7 +246,8 @@ def score_sentences(
                 continue
             seen.add(key)
             # A quote holding what the follow-up asks about answers it as if new.
-            quoted = was_quoted(key, text, said, leads) and not (leads and key in leads.asked_about)
+            asked_about = leads is not None and key in leads.asked_about
+            quoted = was_quoted(key, text, said, leads) and not asked_about
             typed = KIND_BONUS if asked and candidates(text, asked, known) else 0.0
             found.append(
                 _Candidate(

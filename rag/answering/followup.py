@@ -155,20 +155,19 @@ def leads(
     """Each neighbouring sentence's bonus (nearness_bonus; those without one left out), the
     quotes that may answer (their bonus says they hold the kind of words asked for, or the
     question's `new` terms: new_terms) and all the quotes."""
+    texts = {
+        (doc, start): bodies[doc][start:end] for (doc, start), (_, end) in near.distance.items()
+    }
     found = {
-        (doc, start): (d, nearness_bonus(question, known, d, bodies[doc][start:end], new))
-        for (doc, start), (d, end) in near.distance.items()
+        key: (d, nearness_bonus(question, known, d, texts[key], new))
+        for key, (d, _) in near.distance.items()
     }
     quotes = [key for key, (d, _) in found.items() if d == 0]
     return Leads(
         {key: value for key, (_, value) in found.items() if value > 0},
         frozenset(key for key in quotes if found[key][1] > 0),
         frozenset(quotes),
-        frozenset(
-            key
-            for key in quotes
-            if new and holds_new_words(bodies[key[0]][key[1] : near.distance[key][1]], new)
-        ),
+        frozenset(key for key in quotes if new and holds_new_words(texts[key], new)),
     )
 
 
