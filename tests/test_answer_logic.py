@@ -20,6 +20,7 @@ from rag.answering.extractive import (
     respelled,
     score_sentences,
     unknown_names,
+    unknown_spellings,
 )
 from rag.retrieval.answer_types import (
     AGE,
@@ -196,9 +197,12 @@ def test_a_place_question_needs_a_name_the_question_does_not_hold() -> None:
 
 def test_unknown_names_ignore_the_first_word_and_known_names() -> None:
     index = LexicalIndex([BODY])
-    assert unknown_names("Cosa ha detto Giorgia Meloni a Parigi?", index) == ["Giorgia", "Meloni"]
-    assert unknown_names("Peskov dove ha parlato?", index) == []
-    assert unknown_names("Dove ha parlato Peskov?", index) == []
+    assert unknown_names(unknown_spellings("Cosa ha detto Giorgia Meloni a Parigi?", index)) == [
+        "Giorgia",
+        "Meloni",
+    ]
+    assert unknown_names(unknown_spellings("Peskov dove ha parlato?", index)) == []
+    assert unknown_names(unknown_spellings("Dove ha parlato Peskov?", index)) == []
 
 
 def test_a_name_the_passages_spell_otherwise_is_no_unknown_name() -> None:
@@ -206,9 +210,10 @@ def test_a_name_the_passages_spell_otherwise_is_no_unknown_name() -> None:
     it alike (difflib's ratio 0.8) makes it known; "Meloni" is near no word there."""
     index = LexicalIndex([BODY])
     passages = ["Zelensky ha parlato a Parigi di milioni di soldati."]
-    assert unknown_names("Cosa ha detto Zelenski?", index) == ["Zelenski"]
-    assert unknown_names("Cosa ha detto Zelenski?", index, passage_words(passages)) == []
-    assert unknown_names("Cosa ha detto Meloni?", index, passage_words(passages)) == ["Meloni"]
+    words = passage_words(passages)
+    assert unknown_names(unknown_spellings("Cosa ha detto Zelenski?", index)) == ["Zelenski"]
+    assert unknown_names(unknown_spellings("Cosa ha detto Zelenski?", index, words)) == []
+    assert unknown_names(unknown_spellings("Cosa ha detto Meloni?", index, words)) == ["Meloni"]
 
 
 def test_a_name_spelled_otherwise_weighs_as_the_passages_write_it() -> None:
@@ -216,16 +221,17 @@ def test_a_name_spelled_otherwise_weighs_as_the_passages_write_it() -> None:
     question = "Cosa ha detto Zelenski a Meloni?"
     terms = {t: index.idf(t) for t in analyze(question)}
     passages = ["Zelensky ha parlato a Parigi."]
-    got = respelled(terms, question, index, passage_words(passages))
+    got = respelled(terms, unknown_spellings(question, index, passage_words(passages)), index)
     (zelensky,) = analyze("Zelensky")
     assert zelensky in got and got[zelensky] == index.idf(zelensky)
     assert not set(analyze("Zelenski")) & set(got)  # read as the articles write it
     assert set(analyze("Meloni")) <= set(got)  # spelled alike by nothing: kept as asked
-    assert respelled(terms, question, index, set()) == terms
+    assert respelled(terms, unknown_spellings(question, index, set()), index) == terms
     # Of two words spelled alike, the nearer: "Zelenskiy" is "Zelensky", not "Zelenskij".
     index = LexicalIndex(["Zelenskij e Zelensky."])
     terms = {t: index.idf(t) for t in analyze("Chi è Zelenskiy?")}
-    got = respelled(terms, "Chi è Zelenskiy?", index, passage_words(["Zelenskij e Zelensky."]))
+    words = passage_words(["Zelenskij e Zelensky."])
+    got = respelled(terms, unknown_spellings("Chi è Zelenskiy?", index, words), index)
     assert zelensky in got and not set(analyze("Zelenskij")) & set(got)
 
 

@@ -204,7 +204,7 @@ def unmatched_names(
         and name.lower() not in MONTHS  # English capitalises its months and days
         and name.lower() not in WEEKDAYS
     ]
-    missing = [n for n in dict.fromkeys(missing) if alike_word(n, spelled) is None]
+    missing = [n for n in missing if alike_word(n, spelled) is None]  # full_name_words: no repeats
     words = sorted({w for s in sentences for w in sentence_words(s)})
     if not missing or not words:
         return missing

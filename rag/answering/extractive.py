@@ -117,38 +117,43 @@ def previous_answer(history: Sequence[Mapping[str, str]]) -> str:
     return answers[-1] if answers else ""
 
 
-def unknown_names(question: str, index: LexicalIndex, words: Set[str] = frozenset()) -> list[str]:
-    """Capitalised words (not opening the question) that occur nowhere in the collection,
-    in no spelling a word of the candidate passages (`words`: passage_words) shows
-    ("Zelenski" is "Zelensky", "Upsala" is "Uppsala": spelled_alike).
+def unknown_spellings(
+    question: str, index: LexicalIndex, words: Set[str] = frozenset()
+) -> dict[str, str | None]:
+    """Each capitalised word of the question (not its opening one) that occurs nowhere in
+    the collection, with the word of the candidate passages (`words`: passage_words) that
+    spells it alike ("Zelenski" is "Zelensky", "Upsala" is "Uppsala": alike_word), or None
+    when none does."""
+    return {
+        name: alike_word(name, words)
+        for name, stems in asked_names(question)
+        if stems and all(index.df(t) == 0 for t in stems)
+    }
+
+
+def unknown_names(spellings: Mapping[str, str | None]) -> list[str]:
+    """The names of unknown_spellings that no passage word spells either.
 
     A question about a person, place or body the articles never mention cannot be
     answered from them, however well the rest of its words match.
     """
-    return [
-        name
-        for name, stems in asked_names(question)
-        if stems and all(index.df(t) == 0 for t in stems) and alike_word(name, words) is None
-    ]
+    return [name for name, alike in spellings.items() if alike is None]
 
 
 def respelled(
-    terms: Mapping[str, float], question: str, index: LexicalIndex, words: Set[str]
+    terms: Mapping[str, float], spellings: Mapping[str, str | None], index: LexicalIndex
 ) -> dict[str, float]:
     """The question's term weights with each name the collection does not know, but a word
-    of the passages (`words`: passage_words) spells alike ("Zelenski"), read as that word
+    of the passages spells alike (unknown_spellings: "Zelenski"), read as that word
     ("Zelensky"): its stems weigh their IDF in place of the unknown ones, so the sentences
     naming it cover them."""
     out = dict(terms)
-    for name, stems in asked_names(question):
-        if not stems or any(index.df(t) for t in stems):
+    for name, alike in spellings.items():
+        if alike is None:
             continue
-        nearest = alike_word(name, words)
-        if nearest is None:
-            continue
-        for stem in stems:
+        for stem in analyze(name):
             out.pop(stem, None)
-        for stem in analyze(nearest):
+        for stem in analyze(alike):
             out[stem] = max(out.get(stem, 0.0), index.idf(stem))
     return out
 

@@ -31,6 +31,7 @@ from rag.answering.extractive import (
     respelled,
     score_sentences,
     unknown_names,
+    unknown_spellings,
     was_quoted,
 )
 from rag.answering.followup import Leads, around, asking_question, leads, new_terms
@@ -105,12 +106,13 @@ class SentenceAnswerer:
         passages = [*answer_chunks(chunks, state.focus), *near.passages]
         words = passage_words([p.text for p in passages])
         # A name the passages spell otherwise ("Zelenski") is read as they write it ("Zelensky")
-        terms = respelled(state.terms, query.question, state.corpus.index, words)
+        spellings = unknown_spellings(query.question, state.corpus.index, words)
+        terms = respelled(state.terms, spellings, state.corpus.index)
         new = new_terms(terms, query.question, query.history)  # a quote may hold what it asks
         found_leads = leads(query.question, terms.keys(), near, focus_bodies, new)
         scored = (
             []  # the question is about someone or something the articles never mention
-            if italian and unknown_names(query.question, state.corpus.index, words)
+            if italian and unknown_names(spellings)
             else score_sentences(
                 terms,
                 passages,
