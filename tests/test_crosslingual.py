@@ -238,6 +238,7 @@ def test_a_foreign_question_about_someone_the_articles_never_name_abstains(
     assert not seeded.ask(question).abstained  # the rule, not the cosine floor, abstained
 
 
+@pytest.mark.integration
 def test_a_follow_up_pointing_back_at_an_abstention_reads_the_question_it_follows(
     seeded: NewsQA, monkeypatch: pytest.MonkeyPatch
 ) -> None:
