@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     abstain_below: float = Field(
         0.1, ge=0.0, le=1.0, description="least evidence coverage needed to answer"
     )
+    evidence_abstain_below: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="least re-ranker score of the best passage to answer an Italian question "
+        "(default: the floor fitted with the re-ranker's weights; 0: none)",
+    )
     foreign_dense_weight: float = Field(
         0.8, ge=0.0, le=1.0, description="dense share in fusion for a question in another language"
     )

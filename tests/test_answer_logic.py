@@ -22,6 +22,8 @@ from rag.answering.extractive import (
     unknown_names,
     unknown_spellings,
 )
+from rag.answering.quoting import doubted
+from rag.answering.state import Query
 from rag.retrieval.answer_types import (
     AGE,
     DATE,
@@ -40,6 +42,8 @@ from rag.retrieval.answer_types import (
 )
 from rag.retrieval.hybrid import conversation_queries, is_elliptical
 from rag.retrieval.lexical import LexicalIndex, analyze, prefixes
+from rag.retrieval.rerank import shipped_model
+from rag.settings import load_settings
 from vectorstore.documents import Chunk
 
 BODY = (
@@ -466,3 +470,22 @@ def test_prefixes_join_forms_that_stems_keep_apart() -> None:
     assert prefixes("contribuirà") == prefixes("contributi") == ["contr"]
     assert analyze("contribuirà") != analyze("contributi")
     assert prefixes("Nel 2022 il Cremlino") == ["2022", "creml"]
+
+
+def test_the_evidence_floor_doubts_a_question_asked_alone_under_it() -> None:
+    """A question asked alone whose best passage the re-ranker scores under the floor is
+    doubted; a follow-up is not (its words say little alone), nor with the re-ranker off or
+    the floor at 0; by default the floor is the one fitted with the shipped weights."""
+    chunk = Chunk(doc_id="d", index=0, start=0, end=9, text="Un testo.", title="t")
+    alone = Query("Chi ha vinto?")
+    follow_up = Query("E poi?", [{"role": "user", "content": "Chi?"}])
+    floor = shipped_model().abstain_below
+    settings = load_settings()
+    assert settings.evidence_abstain_below is None and 0.5 < floor < 1
+    assert doubted(alone, [(chunk, floor - 0.01), (chunk, floor / 2)], settings)
+    assert not doubted(alone, [(chunk, floor / 2), (chunk, floor + 0.01)], settings)
+    assert not doubted(follow_up, [(chunk, 0.1)], settings)
+    assert not doubted(alone, [], settings)
+    assert not doubted(alone, [(chunk, 0.1)], load_settings(rerank=False))
+    assert not doubted(alone, [(chunk, 0.1)], load_settings(evidence_abstain_below=0.0))
+    assert doubted(alone, [(chunk, 0.97)], load_settings(evidence_abstain_below=0.98))

@@ -9,10 +9,13 @@ import pytest
 
 from eval.datasets import load_set
 from eval.fit_reranker import (
+    EVIDENCE_BUDGET,
     InMemoryDense,
     Question,
+    best_scores,
     chunk_sentences,
     cross_validate,
+    evidence_floor,
     fit,
     hits,
     main,
@@ -26,6 +29,7 @@ from rag.retrieval.rerank import (
     Candidate,
     LinearModel,
     features,
+    logistic,
     rerank_scores,
     shipped_model,
 )
@@ -89,12 +93,16 @@ def test_the_shipped_file_records_how_it_was_fitted() -> None:
     cv = about["cross_validation"]
     assert cv["questions"] >= 3000 and cv["folds"] == 4
     assert cv["reranked"]["hit@1"] > cv["first_stage"]["hit@1"]
+    # the evidence floor is the cross-validated one, at the budget
+    assert 0.5 < shipped_model().abstain_below == cv["evidence_floor"]["abstain_below"] < 1
+    assert cv["evidence_floor"]["answerable_abstained"] <= 2 * EVIDENCE_BUDGET
 
 
 def test_model_json_round_trip_and_feature_check() -> None:
     model = shipped_model()
     again = LinearModel.from_json(model.to_json(note="x"))
     assert np.allclose(again.weights, model.weights) and np.allclose(again.mean, model.mean)
+    assert again.abstain_below == model.abstain_below
     raw = json.loads(model.to_json())
     raw["features"] = ["fused"]
     with pytest.raises(ValueError, match="other features"):
@@ -115,6 +123,27 @@ def synthetic(n: int, seed: int) -> list[Question]:
     return out
 
 
+def test_the_evidence_floor_is_the_budgets_quantile_of_the_answerable_best_scores() -> None:
+    present = [0.5 + i / 2000 for i in range(1000)]  # 0.5 ... 0.9995
+    assert evidence_floor(present, 0.001) == pytest.approx(float(np.quantile(present, 0.001)))
+    assert sum(p < evidence_floor(present, 0.01) for p in present) == 10
+    assert evidence_floor([]) == 0.0
+
+
+def test_best_scores_with_and_without_the_evidence() -> None:
+    """The best candidate's score among all, and among the ones not holding the evidence
+    (a question without a relevant candidate counts in neither)."""
+    width = len(FEATURES)
+    model = LinearModel(FEATURES, np.zeros(width), np.ones(width), np.eye(width)[0])
+    rows = np.zeros((3, len(FEATURES)))
+    rows[:, 0] = [2.0, 0.0, -1.0]
+    found = Question("d", rows, np.array([True, False, False]))
+    none = Question("d", rows, np.array([False, False, False]))
+    present, missing = best_scores([found, none], model)
+    assert present == [pytest.approx(float(logistic(np.array([2.0]))[0]))]
+    assert missing == [pytest.approx(0.5)]
+
+
 def test_fit_learns_the_feature_that_separates_relevant_candidates() -> None:
     train, test = synthetic(200, 0), synthetic(100, 1)
     model = fit(train)
@@ -123,6 +152,10 @@ def test_fit_learns_the_feature_that_separates_relevant_candidates() -> None:
     assert hits(test, None)["hit@1"] < 0.3  # the first stage's order was random
     cv = cross_validate(train)
     assert cv["questions"] == 200 and cv["reranked"]["hit@1"] == 1.0  # type: ignore[index]
+    # Out of fold, the floor keeps the answerable questions and abstains on most of the
+    # same questions with their relevant candidate (the only one with a high title) removed.
+    floor = cv["evidence_floor"]  # type: ignore[index]
+    assert floor["answerable_abstained"] <= 0.01 and floor["evidence_missing_abstained"] > 0.5
 
 
 @pytest.mark.integration

@@ -44,6 +44,7 @@ from rag.retrieval.corpus import LexicalCorpus
 from rag.retrieval.dense import DenseScorer
 from rag.retrieval.hybrid import from_document, is_elliptical
 from rag.retrieval.lexical import analyze
+from rag.retrieval.rerank import shipped_model
 from rag.settings import Settings
 from vectorstore.documents import Chunk
 
@@ -51,6 +52,22 @@ ANSWER_CHUNKS = 4  # passages whose sentences compete for the answer
 
 # the bodies of these articles, as the evidence read them (citation offsets refer to them)
 Bodies = Callable[[Iterable[str]], dict[str, str]]
+
+
+def doubted(query: Query, ranked: Sequence[tuple[Chunk, float]], settings: Settings) -> bool:
+    """Whether the re-ranker's score of the best passage for a question asked alone falls
+    under the evidence floor (settings.evidence_abstain_below, by default the one fitted with
+    its weights: eval.fit_reranker). Its words may be all over the collection, yet no passage
+    holds them as an answer would; on the dev half with each question's evidence removed, the
+    floor abstains on a fifth of them, at one answerable question in a thousand (README).
+    A follow-up's words say little alone, and a foreign question's reach the Italian stems
+    by accident: neither is doubted on that score."""
+    if query.history or not settings.rerank or not ranked:
+        return False
+    floor = settings.evidence_abstain_below
+    if floor is None:
+        floor = shipped_model().abstain_below
+    return max(score for _, score in ranked) < floor
 
 
 def answer_chunks(chunks: Sequence[Chunk], focus: frozenset[str]) -> list[Chunk]:
@@ -111,8 +128,10 @@ class SentenceAnswerer:
         new = new_terms(terms, query.question, query.history)  # a quote may hold what it asks
         found_leads = leads(query.question, terms.keys(), near, focus_bodies, new)
         scored = (
-            []  # the question is about someone or something the articles never mention
-            if italian and unknown_names(spellings)
+            # the question is about someone or something the articles never mention, or
+            # the re-ranker doubts that even the best passage holds its answer
+            []
+            if italian and (unknown_names(spellings) or doubted(query, ranked, settings))
             else score_sentences(
                 terms,
                 passages,

@@ -62,12 +62,17 @@ class Candidate:
 
 @dataclass(frozen=True)
 class LinearModel:
-    """Standardise each feature, then a weighted sum (what eval.fit_reranker fits)."""
+    """Standardise each feature, then a weighted sum (what eval.fit_reranker fits).
+
+    `abstain_below` is the evidence floor fitted with it: the score (the logistic of the
+    sum) under which the best candidate rarely holds an answer (EVIDENCE_BUDGET of the dev
+    half's answerable questions score under it, out of fold; 0: none fitted)."""
 
     features: tuple[str, ...]
     mean: np.ndarray
     scale: np.ndarray
     weights: np.ndarray
+    abstain_below: float = 0.0
 
     def score(self, rows: np.ndarray) -> np.ndarray:
         return np.asarray(((rows - self.mean) / self.scale) @ self.weights)
@@ -79,6 +84,7 @@ class LinearModel:
                 "mean": self.mean.round(6).tolist(),
                 "scale": self.scale.round(6).tolist(),
                 "weights": self.weights.round(6).tolist(),
+                "abstain_below": round(self.abstain_below, 4),
                 **about,
             },
             indent=1,
@@ -91,7 +97,11 @@ class LinearModel:
         if tuple(raw["features"]) != FEATURES:
             raise ValueError(f"re-ranker weights are for other features: {raw['features']}")
         return cls(
-            FEATURES, np.array(raw["mean"]), np.array(raw["scale"]), np.array(raw["weights"])
+            FEATURES,
+            np.array(raw["mean"]),
+            np.array(raw["scale"]),
+            np.array(raw["weights"]),
+            float(raw.get("abstain_below", 0.0)),
         )
 
 
@@ -151,6 +161,11 @@ def features(
     return np.array(rows, dtype=float).reshape(len(candidates), len(FEATURES))
 
 
+def logistic(linear: np.ndarray) -> np.ndarray:
+    """The model's sums as scores in (0, 1), as the service ranks by them."""
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(linear, -30, 30))))
+
+
 def rerank_scores(
     question: str,
     weights: Mapping[str, float],
@@ -160,5 +175,4 @@ def rerank_scores(
     """A score in (0, 1) per candidate (the model's logistic): higher is better."""
     if not candidates:
         return []
-    linear = model.score(features(question, weights, candidates))
-    return [float(s) for s in 1.0 / (1.0 + np.exp(-np.clip(linear, -30, 30)))]
+    return [float(s) for s in logistic(model.score(features(question, weights, candidates)))]
