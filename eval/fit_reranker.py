@@ -323,7 +323,8 @@ def main() -> None:
     if args.check:
         return
     floor = cv["evidence_floor"]["abstain_below"]  # type: ignore[index]
-    model = dataclasses.replace(fit(qs), abstain_below=float(floor))
+    fitted = embedder_from_settings(settings).name  # the cosines its dense features were
+    model = dataclasses.replace(fit(qs), abstain_below=float(floor), model=fitted)
     WEIGHTS_FILE.write_text(
         model.to_json(
             fitted_on=f"SQuAD-it dev half, {len(qs)} questions",

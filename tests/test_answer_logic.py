@@ -45,6 +45,7 @@ from rag.retrieval.lexical import LexicalIndex, analyze, prefixes
 from rag.retrieval.rerank import shipped_model
 from rag.settings import load_settings
 from vectorstore.documents import Chunk
+from vectorstore.store import store_identity
 
 BODY = (
     "Un titolo senza punto finale\nPeskov ha parlato a Vladivostok venerdì. "
@@ -475,17 +476,26 @@ def test_prefixes_join_forms_that_stems_keep_apart() -> None:
 def test_the_evidence_floor_doubts_a_question_asked_alone_under_it() -> None:
     """A question asked alone whose best passage the re-ranker scores under the floor is
     doubted; a follow-up is not (its words say little alone), nor with the re-ranker off or
-    the floor at 0; by default the floor is the one fitted with the shipped weights."""
+    the floor at 0; by default the floor is the one fitted with the shipped weights, for a
+    store of the model they were fitted with and with dense retrieval on (MiniLM's cosines,
+    or none, put every passage near 0); a floor set in the settings applies to any store."""
     chunk = Chunk(doc_id="d", index=0, start=0, end=9, text="Un testo.", title="t")
     alone = Query("Chi ha vinto?")
     follow_up = Query("E poi?", [{"role": "user", "content": "Chi?"}])
-    floor = shipped_model().abstain_below
+    shipped = shipped_model()
+    floor, e5 = shipped.abstain_below, store_identity(shipped.model)
     settings = load_settings()
     assert settings.evidence_abstain_below is None and 0.5 < floor < 1
-    assert doubted(alone, [(chunk, floor - 0.01), (chunk, floor / 2)], settings)
-    assert not doubted(alone, [(chunk, floor / 2), (chunk, floor + 0.01)], settings)
-    assert not doubted(follow_up, [(chunk, 0.1)], settings)
-    assert not doubted(alone, [], settings)
-    assert not doubted(alone, [(chunk, 0.1)], load_settings(rerank=False))
-    assert not doubted(alone, [(chunk, 0.1)], load_settings(evidence_abstain_below=0.0))
-    assert doubted(alone, [(chunk, 0.97)], load_settings(evidence_abstain_below=0.98))
+    assert e5 == store_identity(settings.embedding_model)  # fitted with the default model
+    assert doubted(alone, [(chunk, floor - 0.01), (chunk, floor / 2)], settings, e5)
+    assert not doubted(alone, [(chunk, floor / 2), (chunk, floor + 0.01)], settings, e5)
+    assert not doubted(follow_up, [(chunk, 0.1)], settings, e5)
+    assert not doubted(alone, [], settings, e5)
+    assert not doubted(alone, [(chunk, 0.1)], load_settings(rerank=False), e5)
+    assert not doubted(alone, [(chunk, 0.1)], load_settings(evidence_abstain_below=0.0), e5)
+    assert not doubted(alone, [(chunk, 0.1)], load_settings(dense_weight=0.0), e5)
+    minilm = store_identity("all-MiniLM-L6-v2")
+    assert not doubted(alone, [(chunk, 0.0001)], settings, minilm)
+    set_floor = load_settings(evidence_abstain_below=0.98)
+    assert doubted(alone, [(chunk, 0.97)], set_floor, e5)
+    assert doubted(alone, [(chunk, 0.97)], set_floor, minilm)

@@ -96,13 +96,14 @@ def test_the_shipped_file_records_how_it_was_fitted() -> None:
     # the evidence floor is the cross-validated one, at the budget
     assert 0.5 < shipped_model().abstain_below == cv["evidence_floor"]["abstain_below"] < 1
     assert cv["evidence_floor"]["answerable_abstained"] <= 2 * EVIDENCE_BUDGET
+    assert shipped_model().model == "multilingual-e5-small"  # whose cosines it read
 
 
 def test_model_json_round_trip_and_feature_check() -> None:
     model = shipped_model()
     again = LinearModel.from_json(model.to_json(note="x"))
     assert np.allclose(again.weights, model.weights) and np.allclose(again.mean, model.mean)
-    assert again.abstain_below == model.abstain_below
+    assert (again.abstain_below, again.model) == (model.abstain_below, model.model)
     raw = json.loads(model.to_json())
     raw["features"] = ["fused"]
     with pytest.raises(ValueError, match="other features"):

@@ -47,6 +47,7 @@ from rag.retrieval.lexical import analyze
 from rag.retrieval.rerank import shipped_model
 from rag.settings import Settings
 from vectorstore.documents import Chunk
+from vectorstore.store import store_identity
 
 ANSWER_CHUNKS = 4  # passages whose sentences compete for the answer
 
@@ -54,19 +55,27 @@ ANSWER_CHUNKS = 4  # passages whose sentences compete for the answer
 Bodies = Callable[[Iterable[str]], dict[str, str]]
 
 
-def doubted(query: Query, ranked: Sequence[tuple[Chunk, float]], settings: Settings) -> bool:
+def doubted(
+    query: Query, ranked: Sequence[tuple[Chunk, float]], settings: Settings, store_model: str
+) -> bool:
     """Whether the re-ranker's score of the best passage for a question asked alone falls
     under the evidence floor (settings.evidence_abstain_below, by default the one fitted with
     its weights: eval.fit_reranker). Its words may be all over the collection, yet no passage
     holds them as an answer would; on the dev half with each question's evidence removed, the
     floor abstains on a fifth of them, at one answerable question in a thousand (README).
     A follow-up's words say little alone, and a foreign question's reach the Italian stems
-    by accident: neither is doubted on that score."""
+    by accident: neither is doubted on that score. The fitted floor reads the scores the
+    weights give with their model's cosines: over a store of another model (`store_model`,
+    as the store records it: MiniLM's cosines sit far lower) or without dense retrieval (no
+    cosine), the same passages score near 0, and only a floor set in the settings applies."""
     if query.history or not settings.rerank or not ranked:
         return False
     floor = settings.evidence_abstain_below
     if floor is None:
-        floor = shipped_model().abstain_below
+        model = shipped_model()
+        if settings.dense_weight <= 0 or store_identity(model.model) != store_model:
+            return False
+        floor = model.abstain_below
     return max(score for _, score in ranked) < floor
 
 
@@ -131,7 +140,11 @@ class SentenceAnswerer:
             # the question is about someone or something the articles never mention, or
             # the re-ranker doubts that even the best passage holds its answer
             []
-            if italian and (unknown_names(spellings) or doubted(query, ranked, settings))
+            if italian
+            and (
+                unknown_names(spellings)
+                or doubted(query, ranked, settings, self.dense.store.embedding_model)
+            )
             else score_sentences(
                 terms,
                 passages,

@@ -66,13 +66,15 @@ class LinearModel:
 
     `abstain_below` is the evidence floor fitted with it: the score (the logistic of the
     sum) under which the best candidate rarely holds an answer (EVIDENCE_BUDGET of the dev
-    half's answerable questions score under it, out of fold; 0: none fitted)."""
+    half's answerable questions score under it, out of fold; 0: none fitted). It holds for
+    the scores of `model`, the embedding model whose cosines the dense features were."""
 
     features: tuple[str, ...]
     mean: np.ndarray
     scale: np.ndarray
     weights: np.ndarray
     abstain_below: float = 0.0
+    model: str = ""
 
     def score(self, rows: np.ndarray) -> np.ndarray:
         return np.asarray(((rows - self.mean) / self.scale) @ self.weights)
@@ -85,6 +87,7 @@ class LinearModel:
                 "scale": self.scale.round(6).tolist(),
                 "weights": self.weights.round(6).tolist(),
                 "abstain_below": round(self.abstain_below, 4),
+                "model": self.model,
                 **about,
             },
             indent=1,
@@ -102,6 +105,7 @@ class LinearModel:
             np.array(raw["scale"]),
             np.array(raw["weights"]),
             float(raw.get("abstain_below", 0.0)),
+            str(raw.get("model", "")),
         )
 
 
