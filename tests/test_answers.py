@@ -166,6 +166,7 @@ def test_a_question_no_passage_answers_abstains_under_the_evidence_floor(
         answered = service.ask(question)  # the floor, not another rule, abstained
         service.settings = service.settings.model_copy(update={"evidence_abstain_below": None})
         assert not answered.abstained and answered.citations
+        assert_citations_verbatim(service, answered)
     kept = service.ask("Chi è il portavoce del Cremlino?")
     assert not kept.abstained and "Peskov" in kept.citations[0].quote
     assert_citations_verbatim(service, kept)
