@@ -372,7 +372,8 @@ def refresh_cost(service: NewsQA, new_item: Callable[[], Write]) -> dict[str, An
 
 
 def run_100k(work: Path, n_questions: int, target: int) -> dict[str, Any]:
-    s = load_settings(data_dir=work / "100k")
+    # random vectors: the evidence floor off, as in bench.server_100k (RANDOM_VECTORS_ENV)
+    s = load_settings(data_dir=work / "100k", evidence_abstain_below=0.0)
     embedder = embedder_from_settings(s)
     print(f"[100k] building ~{target} chunks (random vectors)", flush=True)
     built, spare = build_store(s, embedder, target)

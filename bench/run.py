@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -249,14 +249,20 @@ def loaded_runtime(process: psutil.Process) -> dict[str, Any]:
     }
 
 
-def measure_server(data_dir: Path, warm_up: list[str], questions: list[str]) -> dict[str, Any]:
+def measure_server(
+    data_dir: Path,
+    warm_up: list[str],
+    questions: list[str],
+    settings_env: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """A real `newsrag serve`: cold start to a ready /healthz, warm /api/v1/ask latency over
-    questions it has not seen (warm-up questions are others), peak RSS."""
+    questions it has not seen (warm-up questions are others), peak RSS; `settings_env`: NEWSRAG_
+    variables the server runs with besides its data folder."""
     port = free_port()
     started = time.perf_counter()
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "newsrag"), "serve", "--port", str(port)],
-        env=server_env(data_dir),
+        env={**server_env(data_dir), **(settings_env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
