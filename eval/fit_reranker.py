@@ -224,7 +224,7 @@ def fit(train: Sequence[Question]) -> LinearModel:
     diffs = np.vstack(pairs)
     weights = np.zeros(len(FEATURES))
     for _ in range(STEPS):
-        p = 1.0 / (1.0 + np.exp(-np.clip(diffs @ weights, -30, 30)))
+        p = logistic(diffs @ weights)
         gradient = -diffs.T @ (1.0 - p) / len(diffs) + L2 * weights
         weights -= LEARNING_RATE * gradient
     return LinearModel(FEATURES, mean, scale, weights)
