@@ -273,6 +273,16 @@ class NewsQA:
         own_words = italian and not is_elliptical(question)
         if changes_topic(question, history, corpus, focus, own_words):
             quotes, focus = [], set()
+        reranker = shipped_model() if s.rerank else None
+        # The re-ranker's dense features read the cosines of the model it was fitted with
+        # (e5's sit in 0.75-0.9, MiniLM's far lower): over another model's store, none.
+        cosines = (
+            self.dense.candidate_cosines
+            if weight > 0
+            and reranker is not None
+            and store_identity(reranker.model) == self.store.embedding_model
+            else None
+        )
         ranked = hybrid_search(
             conversation_queries(question, [dict(m) for m in history]),
             corpus,
@@ -281,9 +291,9 @@ class NewsQA:
             s.candidates,
             weight,
             dates,
-            shipped_model() if s.rerank else None,
+            reranker,
             terms,
-            self.dense.chunk_cosines if weight > 0 else None,
+            cosines,
             focus,
         )
         bodies = self._bodies({c.doc_id for c, _ in ranked})

@@ -477,8 +477,9 @@ def test_the_evidence_floor_doubts_a_question_asked_alone_under_it() -> None:
     """A question asked alone whose best passage the re-ranker scores under the floor is
     doubted; a follow-up is not (its words say little alone), nor with the re-ranker off or
     the floor at 0; by default the floor is the one fitted with the shipped weights, for a
-    store of the model they were fitted with and with dense retrieval on (MiniLM's cosines,
-    or none, put every passage near 0); a floor set in the settings applies to any store."""
+    store of the model they were fitted with and with dense retrieval on (without e5's
+    cosines the re-ranker's scores are others); a floor set in the settings applies to any
+    store."""
     chunk = Chunk(doc_id="d", index=0, start=0, end=9, text="Un testo.", title="t")
     alone = Query("Chi ha vinto?")
     follow_up = Query("E poi?", [{"role": "user", "content": "Chi?"}])

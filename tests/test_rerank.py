@@ -24,14 +24,17 @@ from eval.fit_reranker import (
 )
 from rag.retrieval.dense import with_best_sentence
 from rag.retrieval.rerank import (
+    COSINE_FEATURES,
     FEATURES,
     WEIGHTS_FILE,
     Candidate,
+    Cosines,
     LinearModel,
     features,
     logistic,
     rerank_scores,
     shipped_model,
+    without_dense,
 )
 from rag.settings import load_settings
 from vectorstore.documents import Chunk
@@ -76,15 +79,65 @@ def test_features_reward_the_question_in_one_sentence() -> None:
     assert column(rows, "title") == [0.0, 0.0]
 
 
+def test_the_dense_features_read_the_best_sentence_and_its_coverage_together() -> None:
+    """The best sentence's cosine, the chunk vector's, and the best of coverage plus cosine
+    in one sentence (a sentence the dense model does not know counts its coverage alone),
+    with its gap to the best candidate's."""
+    from dataclasses import replace
+
+    from rag.retrieval.lexical import analyze
+
+    weights = {t: WEIGHTS.get(t, 1.0) for t in analyze(QUESTION)}
+    together = replace(
+        TOGETHER,
+        dense=0.8,
+        cosines=Cosines(
+            0.8,
+            0.75,
+            (
+                ("Mercoledì Putin ha ringraziato Kim Jong-un per i soldati.", 0.85),
+                ("Poi è partito.", 0.9),
+            ),
+        ),
+    )
+    scattered = replace(SCATTERED, dense=0.7, cosines=Cosines(0.7, 0.7, (("Putin parla.", 0.8),)))
+    rows = features(QUESTION, weights, [scattered, together])
+    assert column(rows, "sentence_dense") == pytest.approx([0.8, 0.9])
+    assert column(rows, "chunk_dense") == pytest.approx([0.7, 0.75])
+    first_of_scattered = sum(weights.get(t, 0) for t in set(analyze("Putin parla."))) / sum(
+        weights.values()
+    )
+    assert column(rows, "coverage_dense") == pytest.approx([first_of_scattered + 0.8, 1.85])
+    assert column(rows, "coverage_dense_gap") == pytest.approx([first_of_scattered - 1.05, 0.0])
+    plain = features(QUESTION, weights, [TOGETHER])  # no dense model: coverage alone
+    assert column(plain, "coverage_dense") == [1.0] and column(plain, "sentence_dense") == [0.0]
+
+
 def test_the_shipped_model_prefers_the_concentrated_candidate() -> None:
     from rag.retrieval.lexical import analyze
 
     model = shipped_model()
     assert model.features == FEATURES
     weights = {t: 1.0 for t in analyze(QUESTION)}
-    scattered, together = rerank_scores(QUESTION, weights, [SCATTERED, TOGETHER], model)
+    # without cosines (no dense retrieval): the dense features are left out
+    scattered, together = rerank_scores(
+        QUESTION, weights, [SCATTERED, TOGETHER], model, dense=False
+    )
     assert 0 < scattered < together < 1
     assert rerank_scores(QUESTION, weights, [], model) == []
+    # their cosines at 0 would sit far under the model's means: every candidate tied at 0
+    assert rerank_scores(QUESTION, weights, [SCATTERED, TOGETHER], model) == pytest.approx(
+        [0.0, 0.0], abs=1e-9
+    )
+    plain = features(QUESTION, weights, [SCATTERED, TOGETHER])
+    rows = without_dense(plain, model)
+    for name in COSINE_FEATURES:
+        assert column(rows, name) == pytest.approx([model.mean[FEATURES.index(name)]] * 2)
+    typical = model.mean[FEATURES.index("sentence_dense")]
+    coverage = column(plain, "sentence_coverage")
+    assert column(rows, "coverage_dense") == pytest.approx([c + typical for c in coverage])
+    assert column(rows, "coverage_dense_gap") == pytest.approx([coverage[0] - 1.0, 0.0])
+    assert column(rows, "sentence_coverage") == coverage
 
 
 def test_the_shipped_file_records_how_it_was_fitted() -> None:
@@ -192,6 +245,10 @@ def test_chunk_sentences_are_the_answerers_and_a_chunk_without_one_counts_whole(
     assert owner == [0, 0, 1]
 
 
+def scores(dense: InMemoryDense, question: str, chunks: list[Chunk]) -> list[float]:
+    return [c.score for c in dense.cosines(question, chunks)]
+
+
 @pytest.mark.integration
 def test_sentence_scores_use_each_sentence_embedded_alone(embedder: LocalEmbedder) -> None:
     """With the real model: the chunk whose one sentence answers gains on a chunk that only
@@ -208,16 +265,22 @@ def test_sentence_scores_use_each_sentence_embedded_alone(embedder: LocalEmbedde
     query = np.asarray(embedder.embed_query(question), dtype=np.float32)
     sentences = np.asarray(embedder.embed_documents(chunk_sentences(chunks)[0]))
     best = max(float(v @ query) for v in sentences[:3])
-    expected = (plain.cosines(question, chunks)[0] + best) / 2
-    assert mixed.cosines(question, chunks)[0] == pytest.approx(expected, abs=1e-5)
-    gain = np.subtract(mixed.cosines(question, chunks), plain.cosines(question, chunks))
+    expected = (plain.cosines(question, chunks)[0].score + best) / 2
+    assert mixed.cosines(question, chunks)[0].score == pytest.approx(expected, abs=1e-5)
+    gain = np.subtract(scores(mixed, question, chunks), scores(plain, question, chunks))
     assert gain[0] > gain[1]
+    # the re-ranker's detail: the chunk's own cosine and each sentence's, by its text
+    first = mixed.cosines(question, chunks)[0]
+    assert first.chunk == pytest.approx(float(mixed.vectors[0] @ query), abs=1e-5)
+    assert [t for t, _ in first.sentences] == chunk_sentences(chunks)[0][:3]
+    assert max(c for _, c in first.sentences) == pytest.approx(best, abs=1e-5)
+    assert plain.cosines(question, chunks)[0].sentences == ()  # no sentence vectors
     assert [c.doc_id for c, _ in mixed.search(question, 1)] == ["a"]
     means = InMemoryDense(chunks, embedder, chunk_score="sentence-mean")
     assert np.linalg.norm(means.vectors, axis=1) == pytest.approx([1.0, 1.0], abs=1e-5)
     found = means.search(question, 2)  # the service's score, as DenseScorer.search ranks it
     assert [c.doc_id for c, _ in found] == ["a", "b"] and found[0][1] > found[1][1]
-    assert [s for _, s in found] == pytest.approx(means.cosines(question, chunks))
+    assert [s for _, s in found] == pytest.approx(scores(means, question, chunks))
     with pytest.raises(ValueError, match="unknown chunk score"):
         InMemoryDense(chunks, embedder, chunk_score="tokens")
 

@@ -106,6 +106,16 @@ def test_ingest_stores_each_chunks_sentence_vectors_and_answers_read_them(
     got = service.dense.chunk_cosines(KREMLIN_QUESTION, [c for c, _ in sample])
     expected = [chunk_score(float(v.chunk @ query), v.sentences @ query) for _, v in sample]
     assert got == pytest.approx(expected, abs=1e-5)
+    # what the re-ranker reads of each chunk: the same score, its vector's cosine and each
+    # of its sentences' by their text
+    parts = service.dense.candidate_cosines(KREMLIN_QUESTION, [c for c, _ in sample])
+    assert [p.score for p in parts] == pytest.approx(expected, abs=1e-5)
+    for p, (chunk, vectors) in zip(parts, sample, strict=True):
+        assert p.chunk == pytest.approx(float(vectors.chunk @ query), abs=1e-5)
+        assert [text for text, _ in p.sentences] == chunk_sentences(chunk.text)
+        assert [cos for _, cos in p.sentences] == pytest.approx(
+            (vectors.sentences @ query).tolist(), abs=1e-5
+        )
     best = service.dense.search(KREMLIN_QUESTION, 3)
     assert best[0][0].doc_id == KREMLIN_DOC and [s for _, s in best] == sorted(
         (s for _, s in best), reverse=True

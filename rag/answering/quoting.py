@@ -67,7 +67,8 @@ def doubted(
     by accident: neither is doubted on that score. The fitted floor reads the scores the
     weights give with their model's cosines: over a store of another model (`store_model`,
     as the store records it: MiniLM's cosines sit far lower) or without dense retrieval (no
-    cosine), the same passages score near 0, and only a floor set in the settings applies."""
+    cosine), the re-ranker leaves its cosine features out (rag.retrieval.rerank.without_dense),
+    its scores are others, and only a floor set in the settings applies."""
     if query.history or not settings.rerank or not ranked:
         return False
     floor = settings.evidence_abstain_below

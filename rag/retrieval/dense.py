@@ -19,6 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
+from rag.retrieval.rerank import Cosines
 from vectorstore.documents import Chunk
 from vectorstore.sentence_vectors import StoredVectors
 from vectorstore.store import ChromaStore
@@ -118,6 +119,27 @@ class DenseScorer:
             self._score(query, stored) if stored is not None else 0.0
             for stored in self.store.chunk_vectors(chunks)
         ]
+
+    def candidate_cosines(self, text: str, chunks: Sequence[Chunk]) -> list[Cosines]:
+        """The re-ranker's view of each chunk (rag.retrieval.rerank.Cosines): its
+        chunk_score for `text`, its vector's cosine and each sentence's (none for a chunk
+        not stored)."""
+        query = self.query_vector(text)
+        found = []
+        for stored in self.store.chunk_vectors(chunks):
+            if stored is None:
+                found.append(Cosines())
+                continue
+            rows = stored.sentences
+            sentences = (
+                ()
+                if rows is None
+                else tuple(zip(stored.texts, (float(v) for v in rows @ query), strict=True))
+            )
+            found.append(
+                Cosines(self._score(query, stored), float(stored.chunk @ query), sentences)
+            )
+        return found
 
     def _score(self, query: np.ndarray, stored: StoredVectors) -> float:
         """The chunk's score; its sentence vectors go to the sentence cache, where the

@@ -21,12 +21,12 @@ from rag.retrieval.dates import date_boost, in_range, question_dates
 from rag.retrieval.focus import focused
 from rag.retrieval.fusion import score_fusion, unit_range
 from rag.retrieval.lexical import analyze
-from rag.retrieval.rerank import Candidate, LinearModel, rerank_scores
+from rag.retrieval.rerank import Candidate, Cosines, LinearModel, rerank_scores
 from vectorstore.documents import Chunk
 
 DenseSearch = Callable[[str, int], list[tuple[Chunk, float]]]
-# the question's cosine to each of these chunks (their stored vectors), in order
-DenseScores = Callable[[str, Sequence[Chunk]], list[float]]
+# the question's cosines to each of these chunks (their stored vectors), in order
+DenseScores = Callable[[str, Sequence[Chunk]], list[Cosines]]
 DateRange = tuple[dt.date | None, dt.date | None]
 HISTORY_WEIGHT = 0.5  # the question joined to the previous user turn
 ANSWER_WEIGHT = 0.3  # the question joined to the previous answer
@@ -92,12 +92,14 @@ class FirstStage:
     fused: list[tuple[Chunk, float]]
     parts: dict[str, tuple[float, float, float]]  # chunk id -> LexicalCorpus.scores parts
 
-    def candidates(self, depth: int, dense: Sequence[float] = ()) -> list[Candidate]:
+    def candidates(self, depth: int, dense: Sequence[Cosines] = ()) -> list[Candidate]:
         """The best `depth` fused chunks as the re-ranker's candidates, with the question's
-        cosine to each (`dense`, in the same order) when there is one."""
-        cosines = list(dense) or [0.0] * min(depth, len(self.fused))
+        cosines to each (`dense`, in the same order) when there are some."""
+        cosines = list(dense) or [Cosines()] * min(depth, len(self.fused))
         return [
-            Candidate(c.title, c.text, score, *self.parts.get(c.chunk_id, (0.0, 0.0, 0.0)), cos)
+            Candidate(
+                c.title, c.text, score, *self.parts.get(c.chunk_id, (0.0, 0.0, 0.0)), cos.score, cos
+            )
             for (c, score), cos in zip(self.fused[:depth], cosines, strict=True)
         ]
 
@@ -156,7 +158,8 @@ def hybrid_search(
 ) -> list[tuple[Chunk, float]]:
     """The `k` best chunks: the first stage's fused candidates, the best RERANK_DEPTH of
     them re-scored by `reranker` if given (against the question's `term_weights`, by
-    default its terms' IDF, and its cosine to each from `dense_scores`), and those of
+    default its terms' IDF, and its cosines to each from `dense_scores`; without them its
+    dense features are left out: rag.retrieval.rerank.without_dense), and those of
     articles from the day, month or weekday the question names boosted, and (for a
     follow-up) those of the articles in `focus` raised (rag.retrieval.focus)."""
     stage = first_stage(queries, corpus, dense, candidates, dense_weight, dates)
@@ -167,7 +170,7 @@ def hybrid_search(
             term_weights = {t: corpus.index.idf(t) for t in analyze(question)}
         top = [c for c, _ in ranked[:RERANK_DEPTH]]
         pool = stage.candidates(RERANK_DEPTH, dense_scores(question, top) if dense_scores else ())
-        scores = rerank_scores(question, term_weights, pool, reranker)
+        scores = rerank_scores(question, term_weights, pool, reranker, dense_scores is not None)
         ranked = sorted(
             ((c, s) for (c, _), s in zip(ranked[: len(pool)], scores, strict=True)),
             key=lambda item: -item[1],

@@ -1,12 +1,13 @@
-"""A learned re-ranker: a linear model over lexical features of each candidate chunk.
+"""A learned re-ranker: a linear model over lexical and dense features of each candidate chunk.
 
 BM25 alone cannot tell a chunk that has the question's words scattered across it
 from one that has them together in one sentence, next to each other, in the same
 order, or in its title; nor can it see a paraphrase or a question in another language,
-which the dense cosine does. These features are weighed by a pairwise logistic
-regression fitted on the SQuAD-it dev half (`python -m eval.fit_reranker`, which
-writes `rag/retrieval/reranker.json` with its cross-validated figures; README). Pure functions:
-the candidate's text and scores come in, scores go out.
+which the dense cosines do, of the chunk and of each sentence. These features are weighed
+by a listwise logistic regression (the softmax over each question's candidates) fitted on
+the SQuAD-it dev half (`python -m eval.fit_reranker`, which writes
+`rag/retrieval/reranker.json` with its cross-validated figures; README). Pure functions: the
+candidate's text and scores come in, scores go out.
 """
 
 from __future__ import annotations
@@ -43,8 +44,25 @@ FEATURES = (
     "answer_type",  # the best sentence holds a date/number when one is asked for
     "dense",  # the question's cosine to the chunk (multilingual-e5-small)
     "dense_gap",  # ... less the best candidate's cosine
+    "sentence_dense",  # the question's cosine to the chunk's best sentence
+    "chunk_dense",  # ... to the chunk's own vector
+    "coverage_dense",  # the best sentence by its coverage plus its cosine: the two together
+    "coverage_dense_gap",  # ... less the best candidate's
 )
+# The features that are the dense model's cosines alone: without them (no dense retrieval,
+# or a store of another model than the one the weights read), each is taken at its mean.
+COSINE_FEATURES = ("dense", "dense_gap", "sentence_dense", "chunk_dense")
 _WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Cosines:
+    """The question's cosines to one chunk: its dense score (rag.retrieval.dense.chunk_score),
+    its vector's, and each of its sentences' by their text."""
+
+    score: float = 0.0
+    chunk: float = 0.0
+    sentences: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,6 +76,7 @@ class Candidate:
     sentence_bm25: float
     prefix_bm25: float
     dense: float = 0.0  # the question's cosine to the chunk's stored vector (0: no dense)
+    cosines: Cosines = Cosines()  # ... in detail: the chunk's vector and its sentences
 
 
 @dataclass(frozen=True)
@@ -136,6 +155,10 @@ def features(
         sentences = [c.text[s:e] for s, e in sentence_spans(c.text)] or [c.text]
         tokens = [set(analyze(s)) for s in sentences]
         covered = [sum(w for t, w in weights.items() if t in ts) / total for ts in tokens]
+        cosine_of = dict(c.cosines.sentences)
+        together = max(
+            cov + cosine_of.get(s, 0.0) for cov, s in zip(covered, sentences, strict=True)
+        )
         best = int(np.argmax(covered))
         pair = max([a + 0.5 * b for a, b in itertools.pairwise(covered)] or covered)
         chunk_terms = set().union(*tokens)
@@ -160,9 +183,17 @@ def features(
                 float(has_type(sentences[best], kind, weights.keys())),
                 c.dense,
                 c.dense - top_dense,
+                max(cosine_of.values(), default=c.cosines.chunk),
+                c.cosines.chunk,
+                together,
+                0.0,  # coverage_dense_gap: set below, once every candidate's is known
             ]
         )
-    return np.array(rows, dtype=float).reshape(len(candidates), len(FEATURES))
+    found = np.array(rows, dtype=float).reshape(len(candidates), len(FEATURES))
+    together_at = FEATURES.index("coverage_dense")
+    if len(found):
+        found[:, together_at + 1] = found[:, together_at] - found[:, together_at].max()
+    return found
 
 
 def logistic(linear: np.ndarray) -> np.ndarray:
@@ -170,13 +201,33 @@ def logistic(linear: np.ndarray) -> np.ndarray:
     return np.asarray(1.0 / (1.0 + np.exp(-np.clip(linear, -30, 30))))
 
 
+def without_dense(rows: np.ndarray, model: LinearModel) -> np.ndarray:
+    """`rows` of candidates without cosines (features gives them 0) as the model can read
+    them: each of the COSINE_FEATURES at its mean, saying nothing either way, and
+    coverage_dense (then the best sentence's coverage alone) with the mean best-sentence
+    cosine added; its gap to the best candidate's is a coverage gap as it stands. Cosines
+    at 0 would sit tens of deviations under the means, and every candidate's sum far under
+    the logistic's range: all tied."""
+    filled = np.array(rows, dtype=float)
+    for name in COSINE_FEATURES:
+        at = model.features.index(name)
+        filled[:, at] = model.mean[at]
+    typical = model.mean[model.features.index("sentence_dense")]
+    filled[:, model.features.index("coverage_dense")] += typical
+    return filled
+
+
 def rerank_scores(
     question: str,
     weights: Mapping[str, float],
     candidates: Sequence[Candidate],
     model: LinearModel,
+    dense: bool = True,
 ) -> list[float]:
-    """A score in (0, 1) per candidate (the model's logistic): higher is better."""
+    """A score in (0, 1) per candidate (the model's logistic): higher is better. Without
+    `dense` (the candidates carry no cosines of the model's: LinearModel.model), the dense
+    features are left out (without_dense)."""
     if not candidates:
         return []
-    return [float(s) for s in logistic(model.score(features(question, weights, candidates)))]
+    rows = features(question, weights, candidates)
+    return [float(s) for s in logistic(model.score(rows if dense else without_dense(rows, model)))]
