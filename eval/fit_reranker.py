@@ -234,9 +234,10 @@ def questions(
 
 def fit(train: Sequence[Question]) -> LinearModel:
     """Listwise logistic regression: the softmax of each question's candidates' sums puts
-    as much weight as it can on its relevant ones (L-BFGS, deterministic). It beat the
-    pairwise loss of stops 21-38 (every relevant candidate against every other), which
-    weighs a question by its number of pairs, by about a point of hit@1 (README, stop 39)."""
+    as much weight as it can on its relevant ones (L-BFGS, deterministic). It replaced the
+    pairwise loss (every relevant candidate against every other, which weighs a question by
+    its number of pairs): with stop 39's dense features, cross-validated hit@1 0.827
+    against the pairwise 0.8215 (README, stop 39)."""
     rows = np.vstack([q.rows for q in train if len(q.rows)])
     mean, scale = rows.mean(axis=0), rows.std(axis=0) + 1e-9
     groups = [
