@@ -100,9 +100,11 @@ class InMemoryDense:
         self.position = {c.chunk_id: n for n, c in enumerate(chunks)}
         self._queries: dict[str, np.ndarray] = {}
         self.owner = np.zeros(0, dtype=np.int64)  # the chunk of each sentence vector
+        self.sentence_texts: list[str] = []
         self.sentence_vectors = np.zeros((0, 0), dtype=np.float32)
         if chunk_score != "chunk":
             texts, owner = chunk_sentences(chunks)
+            self.sentence_texts = texts
             self.owner = np.asarray(owner, dtype=np.int64)
             self.sentence_vectors = _embedded(embedder, texts, batch)
         if chunk_score == "sentence-mean":
@@ -144,17 +146,16 @@ class InMemoryDense:
         """What DenseScorer.candidate_cosines gives the service's re-ranker, from memory."""
         query = self.query(text)
         found = self.scores(text)
+        sentence_cosines = self.sentence_vectors @ query if len(self.owner) else np.zeros(0)
         out = []
         for c in chunks:
             at = self.position[c.chunk_id]
             mine = np.flatnonzero(self.owner == at)
-            cosines = self.sentence_vectors[mine] @ query if len(mine) else np.zeros(0)
-            texts = sentences_of(c.text) if len(mine) else []
             out.append(
                 Cosines(
                     float(found[at]),
                     float(self.vectors[at] @ query),
-                    tuple(zip(texts, (float(v) for v in cosines), strict=True)),
+                    tuple((self.sentence_texts[i], float(sentence_cosines[i])) for i in mine),
                 )
             )
         return out

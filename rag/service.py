@@ -278,9 +278,7 @@ class NewsQA:
         # (e5's sit in 0.75-0.9, MiniLM's far lower): over another model's store, none.
         cosines = (
             self.dense.candidate_cosines
-            if weight > 0
-            and reranker is not None
-            and store_identity(reranker.model) == self.store.embedding_model
+            if weight > 0 and reranker is not None and reranker.reads(self.store.embedding_model)
             else None
         )
         ranked = hybrid_search(

@@ -90,7 +90,6 @@ def test_the_dense_features_read_the_best_sentence_and_its_coverage_together() -
     weights = {t: WEIGHTS.get(t, 1.0) for t in analyze(QUESTION)}
     together = replace(
         TOGETHER,
-        dense=0.8,
         cosines=Cosines(
             0.8,
             0.75,
@@ -100,7 +99,7 @@ def test_the_dense_features_read_the_best_sentence_and_its_coverage_together() -
             ),
         ),
     )
-    scattered = replace(SCATTERED, dense=0.7, cosines=Cosines(0.7, 0.7, (("Putin parla.", 0.8),)))
+    scattered = replace(SCATTERED, cosines=Cosines(0.7, 0.7, (("Putin parla.", 0.8),)))
     rows = features(QUESTION, weights, [scattered, together])
     assert column(rows, "sentence_dense") == pytest.approx([0.8, 0.9])
     assert column(rows, "chunk_dense") == pytest.approx([0.7, 0.75])

@@ -47,7 +47,6 @@ from rag.retrieval.lexical import analyze
 from rag.retrieval.rerank import shipped_model
 from rag.settings import Settings
 from vectorstore.documents import Chunk
-from vectorstore.store import store_identity
 
 ANSWER_CHUNKS = 4  # passages whose sentences compete for the answer
 
@@ -62,7 +61,8 @@ def doubted(
     under the evidence floor (settings.evidence_abstain_below, by default the one fitted with
     its weights: eval.fit_reranker). Its words may be all over the collection, yet no passage
     holds them as an answer would; on the dev half with each question's evidence removed, the
-    floor abstains on a fifth of them, at one answerable question in a thousand (README).
+    floor abstains on about a quarter of them, at one answerable question in a thousand
+    (README).
     A follow-up's words say little alone, and a foreign question's reach the Italian stems
     by accident: neither is doubted on that score. The fitted floor reads the scores the
     weights give with their model's cosines: over a store of another model (`store_model`,
@@ -74,7 +74,7 @@ def doubted(
     floor = settings.evidence_abstain_below
     if floor is None:
         model = shipped_model()
-        if settings.dense_weight <= 0 or store_identity(model.model) != store_model:
+        if settings.dense_weight <= 0 or not model.reads(store_model):
             return False
         floor = model.abstain_below
     return max(score for _, score in ranked) < floor

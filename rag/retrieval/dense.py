@@ -114,11 +114,7 @@ class DenseScorer:
 
     def chunk_cosines(self, text: str, chunks: Sequence[Chunk]) -> list[float]:
         """The chunk_score of `text` for each chunk (0 for a chunk not stored)."""
-        query = self.query_vector(text)
-        return [
-            self._score(query, stored) if stored is not None else 0.0
-            for stored in self.store.chunk_vectors(chunks)
-        ]
+        return [c.score for c in self.candidate_cosines(text, chunks)]
 
     def candidate_cosines(self, text: str, chunks: Sequence[Chunk]) -> list[Cosines]:
         """The re-ranker's view of each chunk (rag.retrieval.rerank.Cosines): its
@@ -130,25 +126,32 @@ class DenseScorer:
             if stored is None:
                 found.append(Cosines())
                 continue
-            rows = stored.sentences
-            sentences = (
-                ()
-                if rows is None
-                else tuple(zip(stored.texts, (float(v) for v in rows @ query), strict=True))
-            )
+            chunk, sentences = self._cosines(query, stored)
             found.append(
-                Cosines(self._score(query, stored), float(stored.chunk @ query), sentences)
+                Cosines(
+                    chunk_score(chunk, sentences),
+                    chunk,
+                    ()
+                    if sentences is None
+                    else tuple(zip(stored.texts, map(float, sentences), strict=True)),
+                )
             )
         return found
 
     def _score(self, query: np.ndarray, stored: StoredVectors) -> float:
-        """The chunk's score; its sentence vectors go to the sentence cache, where the
-        answerer will look for them."""
+        """The chunk's score (chunk_score)."""
+        return chunk_score(*self._cosines(query, stored))
+
+    def _cosines(self, query: np.ndarray, stored: StoredVectors) -> tuple[float, np.ndarray | None]:
+        """The query's cosine to the chunk's vector and to each of its sentences' (None
+        without them); the sentence vectors go to the sentence cache, where the answerer
+        will look for them."""
         rows = stored.sentences
-        if rows is not None:
-            for sentence, row in zip(stored.texts, rows, strict=True):
-                self._sentences.put(sentence, row)
-        return chunk_score(float(stored.chunk @ query), None if rows is None else rows @ query)
+        if rows is None:
+            return float(stored.chunk @ query), None
+        for sentence, row in zip(stored.texts, rows, strict=True):
+            self._sentences.put(sentence, row)
+        return float(stored.chunk @ query), rows @ query
 
     def sentence_cosines(self, text: str, sentences: Sequence[str]) -> list[float]:
         """The cosine of `text` to each sentence, embedded as a passage (cached)."""

@@ -97,9 +97,7 @@ class FirstStage:
         cosines to each (`dense`, in the same order) when there are some."""
         cosines = list(dense) or [Cosines()] * min(depth, len(self.fused))
         return [
-            Candidate(
-                c.title, c.text, score, *self.parts.get(c.chunk_id, (0.0, 0.0, 0.0)), cos.score, cos
-            )
+            Candidate(c.title, c.text, score, *self.parts.get(c.chunk_id, (0.0, 0.0, 0.0)), cos)
             for (c, score), cos in zip(self.fused[:depth], cosines, strict=True)
         ]
 

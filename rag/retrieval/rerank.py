@@ -26,6 +26,7 @@ import numpy as np
 from rag.retrieval.answer_types import expected_type, has_type
 from rag.retrieval.lexical import analyze, prefixes
 from vectorstore.sentences import sentence_spans
+from vectorstore.store import store_identity
 
 WEIGHTS_FILE = Path(__file__).with_name("reranker.json")
 FEATURES = (
@@ -75,8 +76,7 @@ class Candidate:
     chunk_bm25: float
     sentence_bm25: float
     prefix_bm25: float
-    dense: float = 0.0  # the question's cosine to the chunk's stored vector (0: no dense)
-    cosines: Cosines = Cosines()  # ... in detail: the chunk's vector and its sentences
+    cosines: Cosines = Cosines()  # the question's to the chunk and its sentences (0: none)
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,11 @@ class LinearModel:
     weights: np.ndarray
     abstain_below: float = 0.0
     model: str = ""
+
+    def reads(self, store_model: str) -> bool:
+        """Whether a store of `store_model` (its identity, as the store records it) holds
+        the cosines the dense features and the floor were fitted with."""
+        return store_identity(self.model) == store_model
 
     def score(self, rows: np.ndarray) -> np.ndarray:
         return np.asarray(((rows - self.mean) / self.scale) @ self.weights)
@@ -149,7 +154,7 @@ def features(
     question_trigrams = list(_trigrams(question))
     kind = expected_type(question)
     top_fused = max((c.fused for c in candidates), default=0.0) or 1.0
-    top_dense = max((c.dense for c in candidates), default=0.0)
+    top_dense = max((c.cosines.score for c in candidates), default=0.0)
     rows = []
     for rank, c in enumerate(candidates, start=1):
         sentences = [c.text[s:e] for s, e in sentence_spans(c.text)] or [c.text]
@@ -181,8 +186,8 @@ def features(
                 / max(1, len(question_trigrams)),
                 sum(w for t, w in weights.items() if t in title_terms) / total,
                 float(has_type(sentences[best], kind, weights.keys())),
-                c.dense,
-                c.dense - top_dense,
+                c.cosines.score,
+                c.cosines.score - top_dense,
                 max(cosine_of.values(), default=c.cosines.chunk),
                 c.cosines.chunk,
                 together,
