@@ -238,6 +238,23 @@ def test_an_object_pronoun_on_a_verb_points_back(question: str, elliptical: bool
 
 
 @pytest.mark.parametrize(
+    ("question", "elliptical"),
+    [
+        ("Chi era sua moglie?", True),
+        ("Quanto è durata la sua esibizione?", True),
+        ("What was the name of his spacecraft?", True),
+        ("Per quanto tempo vi rimase?", True),  # "vi": there, the place the answer named
+        ("Quanti musei vi sono a Parigi?", False),  # "vi sono": there are
+        ("Quanti abitanti conta la città di Newcastle?", False),
+    ],
+)
+def test_a_possessive_or_a_place_pronoun_points_back(question: str, elliptical: bool) -> None:
+    """Its own words then say little of its topic: "tempo" and "rimase" are best matched in
+    any article, yet the question asks how long the king of the last answer stayed there."""
+    assert is_elliptical(question) is elliptical
+
+
+@pytest.mark.parametrize(
     ("question", "fragment"),
     [
         ("E Macron?", True),

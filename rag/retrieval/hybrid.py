@@ -56,11 +56,15 @@ def conversation_queries(question: str, history: Sequence[dict[str, str]]) -> li
     return queries
 
 
-# Pronouns and demonstratives that point back; not "le"/"gli"/"ne", which are mostly
-# articles or clitics ("le garanzie"), nor English "it"/"that".
+# Pronouns, demonstratives and possessives that point back ("Chi era sua moglie?"), and
+# "vi" for a place already named ("Per quanto tempo vi rimase?"; not "vi sono", "there
+# are"); not "le"/"gli"/"ne", which are mostly articles or clitics ("le garanzie"), nor
+# English "it"/"that".
 _ANAPHORA = re.compile(
     r"^(e|ed|anche|ma|and|also)\b|\b(lui|lei|loro|esso|essa|questo|questa|questi|queste|"
-    r"quello|quella|quelli|quelle|gliel\w*|he|she|they|this|these|those|him|her|them)\b",
+    r"quello|quella|quelli|quelle|gliel\w*|he|she|they|this|these|those|him|her|them|"
+    r"suo|sua|suoi|sue|his|its|their)\b"
+    r"|\bvi\b(?!\s+(?:sono|è|era|erano|fu|furono|sarà|saranno)\b)",
     re.IGNORECASE,
 )
 
@@ -72,8 +76,8 @@ _ENCLITIC = re.compile(r"\b[a-zà-ù]{3,}(?:ar|er|ir)(?:lo|la|li|le|gli|ne)\b")
 
 def is_elliptical(question: str) -> bool:
     """A follow-up that leans on the conversation: it opens with "E…", points back with a
-    pronoun, a demonstrative or an object pronoun attached to a verb, or has at most one
-    content word of its own."""
+    pronoun, a demonstrative, a possessive, "vi" or an object pronoun attached to a verb, or
+    has at most one content word of its own."""
     return (
         bool(_ANAPHORA.search(question) or _ENCLITIC.search(question))
         or len(analyze(question)) <= 1
