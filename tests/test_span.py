@@ -51,11 +51,12 @@ def test_the_kind_of_words_a_question_asks_for(question: str, kind: str | None) 
 
 
 def test_an_age_a_duration_or_a_sum_is_answered_by_its_figure() -> None:
-    """The counts of a kind (rag.retrieval.answer_types) are spanned as numbers are."""
+    """The counts of a kind (rag.retrieval.answer_types) are spanned as numbers are (a
+    duration with its unit)."""
     assert span_kind("Quanto costa il box Silver?") == MONEY
     assert span_of("Quanto costa il box Silver?", "Il box Silver costa 99 sterline.") == "99"
     assert span_kind("Quanto è durata la telefonata?") == DURATION
-    assert span_of("Quanto è durata la telefonata?", "La telefonata è durata tre ore.") == "tre"
+    assert span_of("Quanto è durata la telefonata?", "La telefonata è durata tre ore.") == "tre ore"
     assert span_kind("Quanti anni ha Peskov?") == AGE
     assert span_of("Quanti anni ha Peskov?", "Peskov, 57 anni, ha parlato.") == "57"
     assert span_kind("Per quale squadra giocava?") == ORGANISATION
@@ -100,6 +101,47 @@ def test_numbers_with_their_scale_not_years_nor_the_question_own() -> None:
     share = "Nel 1347 la peste uccise 30.000 persone, il 40% della popolazione."
     assert span_of("Quale percentuale della popolazione uccise?", share) == "40%"
     assert span_of("Quante persone uccise la peste?", share) == "30.000"
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "span"),
+    [
+        # the run finder leaves out a sentence's opening word: a name that opens it is whole
+        (
+            "Chi ha scritto il libro sulla conoscenza?",
+            "Thomas Sowell, nel suo libro sulla conoscenza, sostiene il contrario.",
+            "Thomas Sowell",
+        ),
+        ("Chi è diventato re nel 1643?", "Luigi XIV ottenne il trono nel 1643.", "Luigi XIV"),
+        # ... but not an adverb, a date or a function word that opens it
+        ("Chi ha chiamato Zelensky?", "Ieri Trump ha chiamato Zelensky.", "Trump"),
+        ("Chi ha parlato a Kim?", "Mercoledì Putin ha parlato a Kim.", "Putin"),
+        # an initial and "& Co." belong to the name
+        (
+            "Chi è succeduto a Murphy nel 1990?",
+            "Nel 1990 Murphy ha lasciato la carica a Daniel B. Burke.",
+            "Daniel B. Burke",
+        ),
+        (
+            "Chi ha diffuso le voci?",
+            "Le voci sono state diffuse da Caris & Co. a giugno.",
+            "Caris & Co.",
+        ),
+        # a duration's figure takes its unit, an age's does not when the question says it
+        ("Quanto tempo durava ogni episodio?", "Ogni episodio durava 25 minuti.", "25 minuti"),
+        ("Quanto tempo ci volle?", "Ci vollero due settimane di viaggio.", "due settimane"),
+        ("Quanti anni aveva nel 1990?", "Nel 1990 aveva 32 anni.", "32"),
+    ],
+)
+def test_a_span_holds_the_whole_answer(question: str, sentence: str, span: str) -> None:
+    """Measured on the dev half's 1,599 typed questions with the gold sentence given (README,
+    stop 40): the span holds the gold answer 0.533 → 0.563, persons 0.441 → 0.509."""
+    assert span_of(question, sentence) == span
+
+
+def test_a_capitalised_asking_word_inside_a_name_asks_nothing() -> None:
+    assert span_kind("Quanti episodi di Doctor Who sono stati trasmessi?") == NUMBER
+    assert span_kind("Who played the Doctor?") == PERSON
 
 
 def citation(span: Span | None, body: str = PESKOV) -> Citation:

@@ -30,9 +30,11 @@ from rag.retrieval.answer_types import (
     asking_for,
     expected_type,
     name_spans,
+    opens_sentence,
     place_spans,
 )
-from rag.retrieval.lexical import analyze
+from rag.retrieval.dates import MONTHS, WEEKDAYS
+from rag.retrieval.lexical import STOPWORDS, analyze
 
 PERSON = "person"
 LEAD_WORDS = 3  # as in answer_types: the asking words open the question
@@ -92,19 +94,31 @@ def span_kind(question: str) -> str | None:
     if expected == ORGANISATION:
         return expected
     for kind, pattern in _KIND_PATTERNS:
-        match = pattern.search(question)
-        if match and len(question[: match.start()].split()) <= LEAD_WORDS:
-            return kind
+        for match in pattern.finditer(question):
+            if len(question[: match.start()].split()) > LEAD_WORDS:
+                break
+            # A capitalised asking word inside the question is part of a name ("Quanti
+            # episodi di Doctor Who…?"), not the question's asking word.
+            if match.group(0)[0].islower() or opens_sentence(question, match.start()):
+                return kind
     return expected
 
 
 def candidates(sentence: str, kind: str, known: set[str]) -> list[tuple[int, int]]:
     """(start, end) of the words of `kind` in `sentence` that are not the question's own
     (`known`: its term stems)."""
-    if kind in (PERSON, ORGANISATION):
-        return joined(sentence, name_spans(sentence, known, split=True))
-    if kind == PLACE:
-        return joined(sentence, place_spans(sentence, known, split=True))
+    if kind in NAMES:
+        runs = name_spans if kind != PLACE else place_spans
+        whole = [
+            whole_name(sentence, a, b, known)
+            for a, b in joined(sentence, runs(sentence, known, split=True))
+        ]
+        # a run a name's completion took in ("Co" of "Read & Co.") is no name of its own
+        return [
+            (a, b)
+            for a, b in whole
+            if not any(c <= a and b <= d and (c, d) != (a, b) for c, d in whole)
+        ]
     if kind in COUNTS:  # not a year, nor the day of a date ("il 31 marzo 2012")
         years = [m.span() for m in _YEAR.finditer(sentence)]
         dates = [m.span() for m in _DATE.finditer(sentence)]
@@ -127,6 +141,62 @@ def candidates(sentence: str, kind: str, known: set[str]) -> list[tuple[int, int
     else:
         return []
     return [(a, b) for a, b in found if not _only_known(sentence[a:b], known)]
+
+
+# Words that open a sentence with a capital yet name nothing: adverbs, connectives and
+# prepositions bm25s's stopword lists lack ("Ieri Trump…", "Durante Guglielmo…").
+OPENERS = frozenset(
+    """
+    ieri oggi domani stamattina stasera tuttavia intanto durante dopo prima mentre nonostante
+    ora allora infine oltre sebbene benché benchè sotto sopra alcuni alcune entrambi entrambe
+    secondo circa successivamente inoltre quindi dunque pertanto comunque finora nel nella
+    yesterday today tomorrow however meanwhile after before during although though while
+    since when then also later earlier despite following under both some many most
+    """.split()
+)
+# The name run's first word, when it opens the sentence (name_spans leaves it out: an
+# opening capital says nothing), and what follows its end: an initial ("Daniel B. Burke")
+# or a company's "& Co.".
+_OPENING_WORD = re.compile(r"^[\s«“\"'(]*([A-ZÀ-Ý][\w-]*)\s+$")
+_AFTER_INITIAL = re.compile(r"^\.\s+[A-ZÀ-Ý][\w-]*(?:\s+[A-ZÀ-Ý][\w-]*)*")
+_AMPERSAND = re.compile(r"^\s+&\s+[A-ZÀ-Ý][\w-]*\.?")
+
+
+def whole_name(sentence: str, start: int, end: int, known: set[str]) -> tuple[int, int]:
+    """The name at (`start`, `end`) with the words its run finder cuts off: the sentence's
+    opening word before it, unless a function word, an adverb or a date ("Thomas Sowell,
+    nel suo libro…" gives "Thomas Sowell", not "Sowell"; "Ieri Trump" stays "Trump"), and
+    an initial or "& Co." after it ("Daniel B. Burke", "Caris & Co."); none of the question's
+    own words (`known`) is added."""
+    opening = _OPENING_WORD.match(sentence[:start])
+    if opening:
+        word = opening.group(1)
+        lower = word.lower()
+        plain = (
+            lower in STOPWORDS
+            or lower in OPENERS
+            or lower in MONTHS
+            or lower in WEEKDAYS
+            or lower.endswith(("mente", "ly"))
+        )
+        if not plain and not set(analyze(word)) & known:
+            start = opening.start(1)
+    tail = None
+    if re.search(r"\b[A-Z]$", sentence[start:end]):
+        tail = _AFTER_INITIAL.match(sentence[end:])
+    tail = tail or _AMPERSAND.match(sentence[end:])
+    if tail and not set(analyze(tail.group(0))) & known:
+        end += tail.end()
+    return start, end
+
+
+# The unit after an age's or a duration's figure ("tre anni", "25 minuti", "two weeks").
+_UNIT_AFTER = re.compile(
+    r"^\s+(?:di\s+)?(?:second[io]|minut[oi]|or[ae]|giorn[oi]|nott[ei]|settiman[ae]|mes[ei]|"
+    r"ann[oi]|decenn[io]|secol[oi]|millenn[io]|seconds?|minutes?|hours?|days?|nights?|weeks?|"
+    r"months?|years?|decades?|centuries|century)\b",
+    re.IGNORECASE,
+)
 
 
 # Lower-case words inside a name: "Guy de Lusignan", "Guglielmo il Conquistatore".
@@ -193,7 +263,19 @@ def answer_span(
         # Equal evidence: a person's name has two words or more ("Guy de Lusignan").
         return value, len(sentence[span[0] : span[1]].split()) if kind == PERSON else 0
 
-    return max(found, key=score)  # max keeps the first of equals
+    return with_unit(kind, sentence, max(found, key=score), known)  # max: the first of equals
+
+
+def with_unit(kind: str, sentence: str, span: tuple[int, int], known: set[str]) -> tuple[int, int]:
+    """An age's or a duration's chosen figure with its time unit when the question does not
+    say it ("Quanto tempo è durato?" → "25 minuti"; "Quanti anni aveva?" → "39"): added after
+    the choice, so that the unit, a question word, does not change which figure is closest."""
+    start, end = span
+    if kind in (AGE, DURATION):
+        unit = _UNIT_AFTER.match(sentence[end:])
+        if unit and not set(analyze(unit.group(0))) & known:
+            return start, end + unit.end()
+    return start, end
 
 
 def _touches_known(sentence: str, span: tuple[int, int], known: set[str]) -> bool:
