@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from eval.span_report import SpanCase, gold_sentence_cases, span_scores
 from rag.answering.citations import Citation, Span, invalid_citations
 from rag.answering.span import (
     AGE,
@@ -173,3 +174,24 @@ def test_a_real_answer_marks_the_person_verbatim(seeded: NewsQA) -> None:
     assert span.text == body[span.start : span.end] == "Dmitry Peskov"
     assert spans[0].start <= span.start < span.end <= spans[0].end
     assert seeded.ask("Perché il Cremlino rifiuta le truppe straniere?").citations[0].span is None
+
+
+def test_the_span_report_scores_each_kind_and_all() -> None:
+    """eval.span_report: a question without a span is a miss; "contains" and "exact" are
+    the evaluation's, normalised."""
+    cases = [
+        SpanCase("Chi è il portavoce del Cremlino?", PERSON, PESKOV, ("Dmitry Peskov",)),
+        SpanCase("A quale agenzia ha parlato Peskov?", ORGANISATION, PESKOV, ("agenzia RIA",)),
+        SpanCase("Chi ha parlato?", PERSON, "Ha parlato ieri.", ("Peskov",)),
+    ]
+    scores = span_scores(cases)
+    assert scores["all"] == {"questions": 3, "contains": 0.3333, "exact": 0.3333}
+    assert scores[PERSON] == {"questions": 2, "contains": 0.5, "exact": 0.5}
+    assert scores[ORGANISATION] == {"questions": 1, "contains": 0.0, "exact": 0.0}
+
+
+def test_the_span_report_reads_each_typed_question_with_its_gold_sentence() -> None:
+    cases = list(gold_sentence_cases())
+    assert len(cases) > 1500 and all(c.kind for c in cases)
+    holding = sum(any(g in c.sentence for g in c.golds) for c in cases)
+    assert holding / len(cases) > 0.95  # a gold answer spanning two sentences aside
