@@ -132,11 +132,13 @@ def test_numbers_with_their_scale_not_years_nor_the_question_own() -> None:
         ("Quanto tempo durava ogni episodio?", "Ogni episodio durava 25 minuti.", "25 minuti"),
         ("Quanto tempo ci volle?", "Ci vollero due settimane di viaggio.", "due settimane"),
         ("Quanti anni aveva nel 1990?", "Nel 1990 aveva 32 anni.", "32"),
+        # a count's range is whole
+        ("Quante specie sono state convalidate?", "Sono convalidate 100-150 specie.", "100-150"),
     ],
 )
 def test_a_span_holds_the_whole_answer(question: str, sentence: str, span: str) -> None:
     """Measured on the dev half's 1,599 typed questions with the gold sentence given (README,
-    stop 40): the span holds the gold answer 0.533 → 0.563, persons 0.441 → 0.509."""
+    stop 40): the span holds the gold answer 0.533 → 0.565, persons 0.439 → 0.507."""
     assert span_of(question, sentence) == span
 
 

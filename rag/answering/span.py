@@ -190,6 +190,8 @@ def whole_name(sentence: str, start: int, end: int, known: set[str]) -> tuple[in
     return start, end
 
 
+# The end of a range after its first figure ("100-150", "5–8").
+_RANGE_END = re.compile(r"^\s?[-–]\s?\d+(?:[.,]\d+)*(?![\w-])")
 # The unit after an age's or a duration's figure ("tre anni", "25 minuti", "two weeks").
 _UNIT_AFTER = re.compile(
     r"^\s+(?:di\s+)?(?:second[io]|minut[oi]|or[ae]|giorn[oi]|nott[ei]|settiman[ae]|mes[ei]|"
@@ -267,10 +269,14 @@ def answer_span(
 
 
 def with_unit(kind: str, sentence: str, span: tuple[int, int], known: set[str]) -> tuple[int, int]:
-    """An age's or a duration's chosen figure with its time unit when the question does not
-    say it ("Quanto tempo è durato?" → "25 minuti"; "Quanti anni aveva?" → "39"): added after
-    the choice, so that the unit, a question word, does not change which figure is closest."""
+    """A count's chosen figure with the rest of its range ("100-150 specie" → "100-150"), and
+    an age's or a duration's with its time unit when the question does not say it ("Quanto
+    tempo è durato?" → "25 minuti"; "Quanti anni aveva?" → "39"): added after the choice, so
+    that the unit, a question word, does not change which figure is closest."""
     start, end = span
+    if kind in COUNTS:
+        rest = _RANGE_END.match(sentence[end:])
+        end += rest.end() if rest else 0
     if kind in (AGE, DURATION):
         unit = _UNIT_AFTER.match(sentence[end:])
         if unit and not set(analyze(unit.group(0))) & known:
