@@ -114,6 +114,11 @@ def test_numbers_with_their_scale_not_years_nor_the_question_own() -> None:
             "Thomas Sowell",
         ),
         ("Chi è diventato re nel 1643?", "Luigi XIV ottenne il trono nel 1643.", "Luigi XIV"),
+        (
+            "Quale azienda ha creato ABC come distributore?",
+            "ABC ha creato due società: Worldvision Enterprises come distributore.",
+            "Worldvision Enterprises",
+        ),
         # ... but not an adverb, a date or a function word that opens it
         ("Chi ha chiamato Zelensky?", "Ieri Trump ha chiamato Zelensky.", "Trump"),
         ("Chi ha parlato a Kim?", "Mercoledì Putin ha parlato a Kim.", "Putin"),
@@ -138,7 +143,7 @@ def test_numbers_with_their_scale_not_years_nor_the_question_own() -> None:
 )
 def test_a_span_holds_the_whole_answer(question: str, sentence: str, span: str) -> None:
     """Measured on the dev half's 1,599 typed questions with the gold sentence given (README,
-    stop 40): the span holds the gold answer 0.533 → 0.565, persons 0.439 → 0.507."""
+    stop 40): the span holds the gold answer 0.533 → 0.566, persons 0.439 → 0.507."""
     assert span_of(question, sentence) == span
 
 

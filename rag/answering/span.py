@@ -154,10 +154,10 @@ OPENERS = frozenset(
     since when then also later earlier despite following under both some many most
     """.split()
 )
-# The name run's first word, when it opens the sentence (name_spans leaves it out: an
-# opening capital says nothing), and what follows its end: an initial ("Daniel B. Burke")
-# or a company's "& Co.".
-_OPENING_WORD = re.compile(r"^[\s«“\"'(]*([A-ZÀ-Ý][\w-]*)\s+$")
+# The name run's first word, when it opens the sentence or follows a colon (name_spans
+# leaves it out: such a capital says nothing), and what follows its end: an initial
+# ("Daniel B. Burke") or a company's "& Co.".
+_WORD_BEFORE = re.compile(r"(?<![\w’'])([A-ZÀ-Ý][\w-]*)\s+$")
 _AFTER_INITIAL = re.compile(r"^\.\s+[A-ZÀ-Ý][\w-]*(?:\s+[A-ZÀ-Ý][\w-]*)*")
 _AMPERSAND = re.compile(r"^\s+&\s+[A-ZÀ-Ý][\w-]*\.?")
 
@@ -168,8 +168,8 @@ def whole_name(sentence: str, start: int, end: int, known: set[str]) -> tuple[in
     nel suo libro…" gives "Thomas Sowell", not "Sowell"; "Ieri Trump" stays "Trump"), and
     an initial or "& Co." after it ("Daniel B. Burke", "Caris & Co."); none of the question's
     own words (`known`) is added."""
-    opening = _OPENING_WORD.match(sentence[:start])
-    if opening:
+    opening = _WORD_BEFORE.search(sentence[:start])
+    if opening and opens_sentence(sentence, opening.start(1)):
         word = opening.group(1)
         lower = word.lower()
         plain = (
