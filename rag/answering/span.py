@@ -163,11 +163,11 @@ _AMPERSAND = re.compile(r"^\s+&\s+[A-ZÀ-Ý][\w-]*\.?")
 
 
 def whole_name(sentence: str, start: int, end: int, known: set[str]) -> tuple[int, int]:
-    """The name at (`start`, `end`) with the words its run finder cuts off: the sentence's
-    opening word before it, unless a function word, an adverb or a date ("Thomas Sowell,
-    nel suo libro…" gives "Thomas Sowell", not "Sowell"; "Ieri Trump" stays "Trump"), and
-    an initial or "& Co." after it ("Daniel B. Burke", "Caris & Co."); none of the question's
-    own words (`known`) is added."""
+    """The name at (`start`, `end`) with the words its run finder cuts off: the word before
+    it that opens the sentence or follows a colon, unless a function word, an adverb or a
+    date ("Thomas Sowell, nel suo libro…" gives "Thomas Sowell", not "Sowell"; "Ieri Trump"
+    stays "Trump"), and an initial or "& Co." after it ("Daniel B. Burke", "Caris & Co.");
+    none of the question's own words (`known`) is added."""
     opening = _WORD_BEFORE.search(sentence[:start])
     if opening and opens_sentence(sentence, opening.start(1)):
         word = opening.group(1)
@@ -265,10 +265,12 @@ def answer_span(
         # Equal evidence: a person's name has two words or more ("Guy de Lusignan").
         return value, len(sentence[span[0] : span[1]].split()) if kind == PERSON else 0
 
-    return with_unit(kind, sentence, max(found, key=score), known)  # max: the first of equals
+    return whole_figure(kind, sentence, max(found, key=score), known)  # max: the first of equals
 
 
-def with_unit(kind: str, sentence: str, span: tuple[int, int], known: set[str]) -> tuple[int, int]:
+def whole_figure(
+    kind: str, sentence: str, span: tuple[int, int], known: set[str]
+) -> tuple[int, int]:
     """A count's chosen figure with the rest of its range ("100-150 specie" → "100-150"), and
     an age's or a duration's with its time unit when the question does not say it ("Quanto
     tempo è durato?" → "25 minuti"; "Quanti anni aveva?" → "39"): added after the choice, so
