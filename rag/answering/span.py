@@ -144,20 +144,21 @@ def candidates(sentence: str, kind: str, known: set[str]) -> list[tuple[int, int
 
 
 # Words that open a sentence with a capital yet name nothing: adverbs, connectives and
-# prepositions bm25s's stopword lists lack ("Ieri Trump…", "Durante Guglielmo…").
+# prepositions the project's STOPWORDS lack ("Ieri Trump…", "Durante Guglielmo…").
 OPENERS = frozenset(
     """
     ieri oggi domani stamattina stasera tuttavia intanto durante dopo prima mentre nonostante
     ora allora infine oltre sebbene benché benchè sotto sopra alcuni alcune entrambi entrambe
-    secondo circa successivamente inoltre quindi dunque pertanto comunque finora nel nella
+    successivamente pertanto comunque finora
     yesterday today tomorrow however meanwhile after before during although though while
-    since when then also later earlier despite following under both some many most
+    since then also later earlier despite following under both some many most
     """.split()
 )
 # The name run's first word, when it opens the sentence or follows a colon (name_spans
 # leaves it out: such a capital says nothing), and what follows its end: an initial
 # ("Daniel B. Burke") or a company's "& Co.".
 _WORD_BEFORE = re.compile(r"(?<![\w’'])([A-ZÀ-Ý][\w-]*)\s+$")
+_ENDS_IN_INITIAL = re.compile(r"\b[A-Z]$")
 _AFTER_INITIAL = re.compile(r"^\.\s+[A-ZÀ-Ý][\w-]*(?:\s+[A-ZÀ-Ý][\w-]*)*")
 _AMPERSAND = re.compile(r"^\s+&\s+[A-ZÀ-Ý][\w-]*\.?")
 
@@ -182,7 +183,7 @@ def whole_name(sentence: str, start: int, end: int, known: set[str]) -> tuple[in
         if not plain and not set(analyze(word)) & known:
             start = opening.start(1)
     tail = None
-    if re.search(r"\b[A-Z]$", sentence[start:end]):
+    if _ENDS_IN_INITIAL.search(sentence[start:end]):
         tail = _AFTER_INITIAL.match(sentence[end:])
     tail = tail or _AMPERSAND.match(sentence[end:])
     if tail and not set(analyze(tail.group(0))) & known:

@@ -196,8 +196,9 @@ def features(
         )
     found = np.array(rows, dtype=float).reshape(len(candidates), len(FEATURES))
     together_at = FEATURES.index("coverage_dense")
+    gap_at = FEATURES.index("coverage_dense_gap")
     if len(found):
-        found[:, together_at + 1] = found[:, together_at] - found[:, together_at].max()
+        found[:, gap_at] = found[:, together_at] - found[:, together_at].max()
     return found
 
 
