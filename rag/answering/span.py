@@ -46,8 +46,30 @@ _ORG_NOUNS = (
     "alleanza governo ministero tribunale corte casa partito partiti "
     "organization organisation group band association alliance government ministry court party"
 )
+# People named by their role ("Quale imperatore…?", "Which Roman emperor…?") ask for a name.
+_PERSON_NOUNS = (
+    "imperatore imperatrice re regina principe principessa duca sovrano papa vescovo "
+    "presidente ministro leader capo comandante generale fondatore scienziato fisico chimico "
+    "ingegnere architetto filosofo scrittore scrittrice autore autrice poeta pittore "
+    "compositore attore attrice cantante giocatore allenatore quarterback medico professore "
+    "emperor empress king queen prince princess duke ruler pope bishop president minister "
+    "leader chief commander general founder scientist physicist chemist engineer architect "
+    "philosopher writer author poet painter composer actor actress singer player coach "
+    "doctor professor "
+    "empereur roi reine président ministre écrivain auteur joueur entraîneur "
+    "emperador rey reina presidente ministro escritor autor jugador entrenador "
+    "kaiser könig königin präsident minister schriftsteller autor spieler trainer"
+)
+_ASKING_WHICH = (  # and one more word before the role at most: "Which Roman emperor…?"
+    r"\b(?:quale|quali|che|which|what|quel|quelle|quels|quelles|qué|cuál|cuáles|"
+    r"welche[rsmn]?)\s+(?:[\w-]+\s+)?"
+)
+_ROLES = "|".join(sorted(set(_PERSON_NOUNS.split())))
 _KIND_PATTERNS = [
     (ORGANISATION, asking_for(_ORG_NOUNS)),
+    (PERSON, re.compile(
+        _ASKING_WHICH + r"(?:" + _ROLES + r")\b", re.IGNORECASE
+    )),
     (PERSON, re.compile(
         r"\b(?:chi|who|whom|whose|da chi|a chi|di chi|con chi|per chi)\b", re.IGNORECASE
     )),
@@ -79,6 +101,20 @@ _LOCATIVE = re.compile(
     re.IGNORECASE,
 )
 LOCATIVE_BONUS = 2.0
+# "Dove si trovano i pirenoidi?" is often answered by no name: "nel citosolo", "negli
+# steli", "tra il plancton". Where a sentence holds no place name, such a phrase is the span.
+_PLACE_PHRASE = re.compile(
+    r"(?<![\w'’])(?:(?:in|nel|nella|nello|nei|negli|nelle|sul|sulla|sullo|sui|sugli|sulle|"
+    r"al|allo|alla|ai|agli|alle|tra|fra|presso|sotto|sopra|dentro|lungo|attraverso|"
+    r"vicino a\w*)\s+|(?:nell|sull|all|vicino all)['’]\s*)",
+    re.IGNORECASE,
+)
+PHRASE_WORDS = 5  # a locative phrase's words after its preposition, at most
+# ... which ends at punctuation or a word opening a clause ("…nel citosolo, dove…").
+_PHRASE_WORD = re.compile(r"[\w'’-]+|[^\w\s]")
+_CLAUSE = frozenset(
+    "che cui dove quando come mentre dopo prima e ed o od ma per con perché poiché".split()
+)
 PART = 0.5  # a name cut from a run around the question's own words counts half
 _NAME_BEFORE = re.compile(r"([A-ZÀ-Ý][\w-]*) $")
 _NAME_AFTER = re.compile(r" ([A-ZÀ-Ý][\w-]*)")
@@ -158,7 +194,7 @@ OPENERS = frozenset(
 # leaves it out: such a capital says nothing), and what follows its end: an initial
 # ("Daniel B. Burke") or a company's "& Co.".
 _WORD_BEFORE = re.compile(r"(?<![\w’'])([A-ZÀ-Ý][\w-]*)\s+$")
-_ENDS_IN_INITIAL = re.compile(r"\b[A-Z]$")
+_ENDS_IN_INITIAL = re.compile(r"\b(?:[A-Z]|St|Mt|Ft|Dr)$")  # "Daniel B.", "St. Johns"
 _AFTER_INITIAL = re.compile(r"^\.\s+[A-ZÀ-Ý][\w-]*(?:\s+[A-ZÀ-Ý][\w-]*)*")
 _AMPERSAND = re.compile(r"^\s+&\s+[A-ZÀ-Ý][\w-]*\.?")
 
@@ -167,7 +203,8 @@ def whole_name(sentence: str, start: int, end: int, known: set[str]) -> tuple[in
     """The name at (`start`, `end`) with the words its run finder cuts off: the word before
     it that opens the sentence or follows a colon, unless a function word, an adverb or a
     date ("Thomas Sowell, nel suo libro…" gives "Thomas Sowell", not "Sowell"; "Ieri Trump"
-    stays "Trump"), and an initial or "& Co." after it ("Daniel B. Burke", "Caris & Co.");
+    stays "Trump"), and an initial, an abbreviation or "& Co." after it ("Daniel B. Burke",
+    "St. Johns", "Caris & Co.");
     none of the question's own words (`known`) is added."""
     opening = _WORD_BEFORE.search(sentence[:start])
     if opening and opens_sentence(sentence, opening.start(1)):
@@ -241,6 +278,8 @@ def answer_span(
         return None
     known = set(weights)
     found = [(a, b) for a, b in candidates(sentence, kind, known) if b > a]
+    if not found and kind == PLACE:
+        found = place_phrases(sentence, known)
     if not found:
         return None
     words = [(m.start(), m.end(), analyze(m.group(0))) for m in _WORD.finditer(sentence)]
@@ -267,6 +306,25 @@ def answer_span(
         return value, len(sentence[span[0] : span[1]].split()) if kind == PERSON else 0
 
     return whole_figure(kind, sentence, max(found, key=score), known)  # max: the first of equals
+
+
+def place_phrases(sentence: str, known: set[str]) -> list[tuple[int, int]]:
+    """(start, end) of each locative phrase of `sentence` (a preposition of place and up to
+    PHRASE_WORDS words, to the first punctuation or clause word, its trailing function
+    words dropped: "negli steli") that says something the question does not."""
+    found = []
+    for match in _PLACE_PHRASE.finditer(sentence):
+        words: list[tuple[int, str]] = []
+        for word in _PHRASE_WORD.finditer(sentence, match.end()):
+            text = word.group(0)
+            if len(words) == PHRASE_WORDS or not text[0].isalnum() or text.lower() in _CLAUSE:
+                break
+            words.append((word.end(), text))
+        while words and not analyze(words[-1][1]):  # "nelle baie in" ends at "baie"
+            words.pop()
+        if words and not _only_known(sentence[match.end() : words[-1][0]], known):
+            found.append((match.start(), words[-1][0]))
+    return found
 
 
 def whole_figure(
