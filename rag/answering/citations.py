@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, Field
 
+from rag.answering.span import answer_span
 from vectorstore.documents import Chunk
 
 
@@ -66,3 +67,23 @@ def invalid_citations(citations: list[Citation], bodies: Mapping[str, str]) -> l
             )
         )
     ]
+
+
+def with_span(
+    citations: Sequence[Citation],
+    question: str,
+    weights: Mapping[str, float],
+    bodies: Mapping[str, str],
+) -> list[Citation]:
+    """The citations, the first quote holding words of the kind `question` asks for marked
+    with them as its span (rag.answering.span); a name in a later quote goes before a phrase
+    of place in the first ("Nelle storie successive…" against "BBC One")."""
+    for phrases in (False, True):
+        for i, citation in enumerate(citations):
+            found = answer_span(question, citation.quote, weights, phrases)
+            if found:
+                a, b = citation.start + found[0], citation.start + found[1]
+                span = Span(start=a, end=b, text=bodies[citation.doc_id][a:b])
+                marked = citation.model_copy(update={"span": span})
+                return [*citations[:i], marked, *citations[i + 1 :]]
+    return list(citations)

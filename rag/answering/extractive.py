@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from rag.answering.citations import Citation, Span
+from rag.answering.citations import Citation, with_span
 from rag.answering.followup import Leads
 from rag.answering.language import abstention_message
-from rag.answering.span import answer_span, candidates
+from rag.answering.span import candidates
 from rag.retrieval.answer_types import asked_names, has_type
 from rag.retrieval.fusion import unit_range
 from rag.retrieval.lexical import LexicalIndex, analyze
@@ -380,19 +380,13 @@ def compose_answer(
         )
         for c, score in ranked[:top_k]
     ]
-    citations: list[Citation] = []
-    parts: list[str] = []
-    spanned = weights is None
-    for n, sentence in enumerate(picked, start=1):
-        body = bodies[sentence.chunk.doc_id]
-        citation = Citation.cut(n, sentence.chunk, body, sentence.start, sentence.end)
-        found = None if spanned else answer_span(asking or question, citation.quote, weights or {})
-        if found:
-            a, b = citation.start + found[0], citation.start + found[1]
-            citation = citation.model_copy(update={"span": Span(start=a, end=b, text=body[a:b])})
-            spanned = True
-        citations.append(citation)
-        parts.append(f"{citation.quote} [{n}]")
+    citations = [
+        Citation.cut(n, s.chunk, bodies[s.chunk.doc_id], s.start, s.end)
+        for n, s in enumerate(picked, start=1)
+    ]
+    if weights is not None:
+        citations = with_span(citations, asking or question, weights, bodies)
+    parts = [f"{c.quote} [{c.n}]" for c in citations]
     if not citations:
         return Answer(
             answer=abstention_message(question), abstained=True, citations=[], sources=sources

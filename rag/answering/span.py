@@ -112,6 +112,11 @@ _PLACE_PHRASE = re.compile(
 PHRASE_WORDS = 5  # a locative phrase's words after its preposition, at most
 # ... which ends at punctuation or a word opening a clause ("…nel citosolo, dove…").
 _PHRASE_WORD = re.compile(r"[\w'’-]+|[^\w\s]")
+# ... or at an article that opens another noun phrase (not one after "di", "a"…).
+_ARTICLES = frozenset("il lo la i gli le un uno una l' l’".split())
+_LINKS = frozenset(
+    "di a da in con su per tra fra del della dei degli delle dal dalla al alla".split()
+)
 _CLAUSE = frozenset(
     "che cui dove quando come mentre dopo prima e ed o od ma per con perché poiché".split()
 )
@@ -266,19 +271,21 @@ def _only_known(text: str, known: set[str]) -> bool:
 
 
 def answer_span(
-    question: str, sentence: str, weights: Mapping[str, float]
+    question: str, sentence: str, weights: Mapping[str, float], phrases: bool = True
 ) -> tuple[int, int] | None:
     """Where in `sentence` the words answering `question` are (offsets into `sentence`), or
     None when the question asks for no such words or the sentence has none. Among several
     candidates, the one with the most question weight (`weights`: term stem -> IDF) close
     by wins: each question word in the sentence counts its weight over 1 + its distance in
-    words; ties go to the first."""
+    words; ties go to the first. A place asked for may be a phrase of place when the
+    sentence names none (place_phrases), unless `phrases` is False (an answer's later quote
+    may name it)."""
     kind = span_kind(question)
     if kind is None:
         return None
     known = set(weights)
     found = [(a, b) for a, b in candidates(sentence, kind, known) if b > a]
-    if not found and kind == PLACE:
+    if not found and kind == PLACE and phrases:
         found = place_phrases(sentence, known)
     if not found:
         return None
@@ -310,8 +317,9 @@ def answer_span(
 
 def place_phrases(sentence: str, known: set[str]) -> list[tuple[int, int]]:
     """(start, end) of each locative phrase of `sentence` (a preposition of place and up to
-    PHRASE_WORDS words, to the first punctuation or clause word, its trailing function
-    words dropped: "negli steli") that says something the question does not."""
+    PHRASE_WORDS words, to the first punctuation, clause word or article opening another
+    noun phrase, its trailing function words dropped: "negli steli") that says something
+    the question does not."""
     found = []
     for match in _PLACE_PHRASE.finditer(sentence):
         words: list[tuple[int, str]] = []
@@ -319,6 +327,8 @@ def place_phrases(sentence: str, known: set[str]) -> list[tuple[int, int]]:
             text = word.group(0)
             if len(words) == PHRASE_WORDS or not text[0].isalnum() or text.lower() in _CLAUSE:
                 break
+            if text.lower() in _ARTICLES and words and words[-1][1].lower() not in _LINKS:
+                break  # another noun phrase: "nelle storie successive | il protagonista"
             words.append((word.end(), text))
         while words and not analyze(words[-1][1]):  # "nelle baie in" ends at "baie"
             words.pop()
