@@ -50,6 +50,7 @@ def span_of(question: str, sentence: str) -> str | None:
         ("Which Roman emperor founded Pons Aelius?", PERSON),
         ("Quel roi a signé l'édit?", PERSON),
         ("Che cosa ha detto il presidente?", None),  # the role is not what is asked
+        ("In che anno re Carlo morì?", TIME),  # ... nor where something else is
     ],
 )
 def test_the_kind_of_words_a_question_asks_for(question: str, kind: str | None) -> None:

@@ -64,12 +64,12 @@ _ASKING_WHICH = (  # and one more word before the role at most: "Which Roman emp
     r"\b(?:quale|quali|che|which|what|quel|quelle|quels|quelles|qué|cuál|cuáles|"
     r"welche[rsmn]?)\s+(?:[\w-]+\s+)?"
 )
-_ROLES = "|".join(sorted(set(_PERSON_NOUNS.split())))
+_ASKING_ROLE = re.compile(
+    _ASKING_WHICH + r"(?:" + "|".join(sorted(set(_PERSON_NOUNS.split()))) + r")\b",
+    re.IGNORECASE,
+)
 _KIND_PATTERNS = [
     (ORGANISATION, asking_for(_ORG_NOUNS)),
-    (PERSON, re.compile(
-        _ASKING_WHICH + r"(?:" + _ROLES + r")\b", re.IGNORECASE
-    )),
     (PERSON, re.compile(
         r"\b(?:chi|who|whom|whose|da chi|a chi|di chi|con chi|per chi)\b", re.IGNORECASE
     )),
@@ -142,6 +142,10 @@ def span_kind(question: str) -> str | None:
             # episodi di Doctor Who…?"), not the question's asking word.
             if match.group(0)[0].islower() or opens_sentence(question, match.start()):
                 return kind
+    # A role asks for a person where nothing else is asked ("In che anno re Carlo…?": a time).
+    role = _ASKING_ROLE.search(question)
+    if expected is None and role and len(question[: role.start()].split()) <= LEAD_WORDS:
+        return PERSON
     return expected
 
 
