@@ -171,6 +171,10 @@ def test_a_span_holds_the_whole_answer(question: str, sentence: str, span: str) 
          "Nelle storie successive"),
         ("Dove si trovano?", "Si trovano nei tessuti di una pianta adulta.",
          "nei tessuti di una pianta adulta"),
+        # a phrase that says when is none
+        ("Dove si diffuse la peste?", "La peste si diffuse nel 1347 e poi nei porti.",
+         "nei porti"),
+        ("Dove si svolse?", "Si svolse nell' autunno del 1347.", None),
         # a place's name still wins, and a phrase of the question's own words is none
         ("Dove si trova la sede?", "La sede si trova nel centro di Isleworth.", "Isleworth"),
         ("Dove vive nel mare?", "Vive nel mare.", None),

@@ -117,6 +117,11 @@ _ARTICLES = frozenset("il lo la i gli le un uno una l' l’".split())
 _LINKS = frozenset(
     "di a da in con su per tra fra del della dei degli delle dal dalla al alla".split()
 )
+_TIME_NOUNS = frozenset(
+    "anno anni secolo secoli periodo periodi mese mesi giorno giorni settimana decennio "
+    "epoca momento tempo autunno inverno primavera estate mattina sera notte corso".split()
+)
+_ROMAN = re.compile(r"[IVXLC]+")
 _CLAUSE = frozenset(
     "che cui dove quando come mentre dopo prima e ed o od ma per con perché poiché".split()
 )
@@ -323,7 +328,7 @@ def place_phrases(sentence: str, known: set[str]) -> list[tuple[int, int]]:
     """(start, end) of each locative phrase of `sentence` (a preposition of place and up to
     PHRASE_WORDS words, to the first punctuation, clause word or article opening another
     noun phrase, its trailing function words dropped: "negli steli") that says something
-    the question does not."""
+    the question does not, and says where, not when ("nel 1347" is none)."""
     found = []
     for match in _PLACE_PHRASE.finditer(sentence):
         words: list[tuple[int, str]] = []
@@ -336,9 +341,23 @@ def place_phrases(sentence: str, known: set[str]) -> list[tuple[int, int]]:
             words.append((word.end(), text))
         while words and not analyze(words[-1][1]):  # "nelle baie in" ends at "baie"
             words.pop()
+        if words and _when(words[0][1]):
+            continue  # "nel 1347", "nell'autunno", "nel XIX secolo": a time, not a place
         if words and not _only_known(sentence[match.end() : words[-1][0]], known):
             found.append((match.start(), words[-1][0]))
     return found
+
+
+def _when(word: str) -> bool:
+    """Whether a phrase opening with `word` says when, not where."""
+    lower = word.lower()
+    return (
+        lower[:1].isdigit()
+        or lower in MONTHS
+        or lower in WEEKDAYS
+        or lower in _TIME_NOUNS
+        or bool(_ROMAN.fullmatch(word))
+    )
 
 
 def whole_figure(
