@@ -134,12 +134,25 @@ def test_numbers_with_their_scale_not_years_nor_the_question_own() -> None:
             "Nel 1990 Murphy ha lasciato la carica a Daniel B. Burke.",
             "Daniel B. Burke",
         ),
+        (
+            "Quale compositore usò l'inno?",
+            "Il compositore J. S. Bach usò l'inno in una cantata.",
+            "J. S. Bach",
+        ),
         ("Quale fiume attraversa la città?", "La città sorge sul fiume St. Johns.", "St. Johns"),
         (
             "Chi ha diffuso le voci?",
             "Le voci sono state diffuse da Caris & Co. a giugno.",
             "Caris & Co.",
         ),
+        # an organisation keeps the head noun the question's own word cut off
+        (
+            "Quale università ha vinto il premio?",
+            "Il premio è andato all' Università di Northumbria nel 2010.",
+            "Università di Northumbria",
+        ),
+        # a Roman numeral alone is no name ("Luigi XIV" above is one)
+        ("Quale compositore usò l'inno?", "Lo usò nel XVIII secolo un compositore tedesco.", None),
         # a duration's figure takes its unit, an age's does not when the question says it
         ("Quanto tempo durava ogni episodio?", "Ogni episodio durava 25 minuti.", "25 minuti"),
         ("Quanto tempo ci volle?", "Ci vollero due settimane di viaggio.", "due settimane"),
@@ -148,7 +161,7 @@ def test_numbers_with_their_scale_not_years_nor_the_question_own() -> None:
         ("Quante specie sono state convalidate?", "Sono convalidate 100-150 specie.", "100-150"),
     ],
 )
-def test_a_span_holds_the_whole_answer(question: str, sentence: str, span: str) -> None:
+def test_a_span_holds_the_whole_answer(question: str, sentence: str, span: str | None) -> None:
     """Measured on the dev half's 1,599 typed questions with the gold sentence given (README,
     stop 40): the span holds the gold answer 0.533 → 0.566, persons 0.439 → 0.507."""
     assert span_of(question, sentence) == span

@@ -163,11 +163,15 @@ def candidates(sentence: str, kind: str, known: set[str]) -> list[tuple[int, int
             whole_name(sentence, a, b, known)
             for a, b in joined(sentence, runs(sentence, known, split=True))
         ]
-        # a run a name's completion took in ("Co" of "Read & Co.") is no name of its own
+        if kind == ORGANISATION:  # "Università di Northumbria" for "Quale università…?"
+            whole = [_with_head(sentence, a, b) for a, b in whole]
+        # a run a name's completion took in ("Co" of "Read & Co.") is no name of its own,
+        # nor is a Roman numeral alone ("XVIII": a century, not a person)
         return [
             (a, b)
             for a, b in whole
             if not any(c <= a and b <= d and (c, d) != (a, b) for c, d in whole)
+            and not _ROMAN.fullmatch(sentence[a:b])
         ]
     if kind in COUNTS:  # not a year, nor the day of a date ("il 31 marzo 2012")
         years = [m.span() for m in _YEAR.finditer(sentence)]
@@ -209,7 +213,7 @@ OPENERS = frozenset(
 # ("Daniel B. Burke") or a company's "& Co.".
 _WORD_BEFORE = re.compile(r"(?<![\w’'])([A-ZÀ-Ý][\w-]*)\s+$")
 _ENDS_IN_INITIAL = re.compile(r"\b(?:[A-Z]|St|Mt|Ft|Dr)$")  # "Daniel B.", "St. Johns"
-_AFTER_INITIAL = re.compile(r"^\.\s+[A-ZÀ-Ý][\w-]*(?:\s+[A-ZÀ-Ý][\w-]*)*")
+_AFTER_INITIAL = re.compile(r"^\.\s+(?:[A-Z]\.\s+)*[A-ZÀ-Ý][\w-]*(?:\s+[A-ZÀ-Ý][\w-]*)*")
 _AMPERSAND = re.compile(r"^\s+&\s+[A-ZÀ-Ý][\w-]*\.?")
 
 
@@ -358,6 +362,17 @@ def _when(word: str) -> bool:
         or lower in _TIME_NOUNS
         or bool(_ROMAN.fullmatch(word))
     )
+
+
+# A capitalised head noun and "di" before a name ("Università di Newcastle").
+_HEAD_BEFORE = re.compile(r"(?<![\w'’])([A-ZÀ-Ý][\w-]*)\s+(?:di|del|della|dei|degli|of)\s+$")
+
+
+def _with_head(sentence: str, start: int, end: int) -> tuple[int, int]:
+    """An organisation's name with its capitalised head noun, which the question's own word
+    had cut off ("Quale università…?": "Università di Northumbria", not "Northumbria")."""
+    head = _HEAD_BEFORE.search(sentence[:start])
+    return (head.start(1), end) if head else (start, end)
 
 
 def whole_figure(
