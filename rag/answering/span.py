@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 from rag.retrieval.answer_types import (
     AGE,
+    ASKING_WHICH,
     DATE,
     DURATION,
     MONEY,
@@ -60,12 +61,8 @@ _PERSON_NOUNS = (
     "emperador rey reina presidente ministro escritor autor jugador entrenador "
     "kaiser könig königin präsident minister schriftsteller autor spieler trainer"
 )
-_ASKING_WHICH = (  # and one more word before the role at most: "Which Roman emperor…?"
-    r"\b(?:quale|quali|che|which|what|quel|quelle|quels|quelles|qué|cuál|cuáles|"
-    r"welche[rsmn]?)\s+(?:[\w-]+\s+)?"
-)
-_ASKING_ROLE = re.compile(
-    _ASKING_WHICH + r"(?:" + "|".join(sorted(set(_PERSON_NOUNS.split()))) + r")\b",
+_ASKING_ROLE = re.compile(  # one more word before the role at most: "Which Roman emperor…?"
+    ASKING_WHICH + r"(?:[\w-]+\s+)?(?:" + "|".join(sorted(set(_PERSON_NOUNS.split()))) + r")\b",
     re.IGNORECASE,
 )
 _KIND_PATTERNS = [

@@ -125,6 +125,13 @@ ORG_NOUNS = (
 )
 
 
+# "Which…" in the questions' five languages, before the noun of what is asked for.
+ASKING_WHICH = (
+    r"\b(?:quale|quali|che|which|what|quel|quelle|quels|quelles|qué|cuál|cuáles|"
+    r"welche[rsmn]?)\s+"
+)
+
+
 def asking_for(nouns: str) -> re.Pattern[str]:
     """ "quale / che / which / what" and one of `nouns`: a question asking for such a thing."""
     return re.compile(
@@ -180,9 +187,7 @@ _QUESTION_TYPES = [
         re.IGNORECASE,
     )),
     (PLACE, re.compile(
-        r"\b(?:quale|quali|che|which|what|quel|quelle|quels|quelles|qué|cuál|cuáles|"
-        r"welche[rsmn]?)\s+(?:" + "|".join(_PLACE_NOUNS.split()) + r")\b",
-        re.IGNORECASE,
+        ASKING_WHICH + r"(?:" + "|".join(_PLACE_NOUNS.split()) + r")\b", re.IGNORECASE
     )),
     (ORGANISATION, asking_for(ORG_NOUNS)),
 ]  # fmt: skip
