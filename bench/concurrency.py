@@ -55,8 +55,9 @@ from vectorstore.documents import Article
 from vectorstore.duplicates import article_keys, encode_signature
 from vectorstore.embeddings import LocalEmbedder
 from vectorstore.ingest import chunk_article
+from vectorstore.records import store_identity
 from vectorstore.sentence_vectors import chunk_sentences, unit_mean
-from vectorstore.store import ArticleWrite, ChromaStore, store_identity
+from vectorstore.store import ArticleWrite, ChromaStore
 
 ROOT = Path(__file__).resolve().parent.parent
 WARM_UP = 30  # questions asked before timing, never among the timed ones

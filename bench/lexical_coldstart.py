@@ -32,8 +32,9 @@ from rag.retrieval.live_lexical import LiveLexical
 from rag.service import NewsQA
 from rag.settings import load_settings
 from vectorstore.documents import Article, Chunk
+from vectorstore.records import chunk_metadata
 from vectorstore.sentences import sentence_spans
-from vectorstore.store import ChromaStore, _chunk_metadata
+from vectorstore.store import ChromaStore
 
 CHUNKS_PER_ARTICLE = 10
 CHUNK_CHARS = 800
@@ -100,7 +101,7 @@ def fill_store(data_dir: Path, total_chunks: int, sentences: list[str]) -> None:
                 ids=[f"{c.chunk_id}@{a.content_hash}" for a, cs in batch for c in cs],
                 embeddings=vectors,
                 documents=[c.text for c in chunks],
-                metadatas=[_chunk_metadata(c, a.content_hash) for a, cs in batch for c in cs],
+                metadatas=[chunk_metadata(c, a.content_hash) for a, cs in batch for c in cs],
             )
             store.articles.add(
                 ids=[a.doc_id for a, _ in batch],

@@ -23,8 +23,9 @@ from rag.retrieval.corpus import LexicalCorpus
 from vectorstore.clients import chroma_client
 from vectorstore.embeddings import LocalEmbedder, bundled_model_path
 from vectorstore.ingest import chunk_article
+from vectorstore.records import store_identity
 from vectorstore.sentence_vectors import chunk_sentences, unit_mean
-from vectorstore.store import ArticleWrite, ChromaStore, store_identity
+from vectorstore.store import ArticleWrite, ChromaStore
 
 
 def main() -> None:

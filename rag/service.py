@@ -60,9 +60,10 @@ from vectorstore.ingest import (
     ingest_upload,
     removal_targets,
 )
+from vectorstore.records import store_identity
 from vectorstore.reindex import ReindexReport
 from vectorstore.reindex import reindex as reindex_store
-from vectorstore.store import ChromaStore, store_identity
+from vectorstore.store import ChromaStore
 
 
 def embedder_from_settings(settings: Settings) -> LocalEmbedder:

@@ -22,7 +22,8 @@ from rag.service import NewsQA
 from rag.settings import Settings, load_settings
 from vectorstore.clients import chroma_client, client_factory
 from vectorstore.embeddings import LocalEmbedder, bundled_model_path, e5_model_path
-from vectorstore.store import ChromaStore, store_identity
+from vectorstore.records import store_identity
+from vectorstore.store import ChromaStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

@@ -17,7 +17,7 @@ import pytest
 from eval.datasets import SQUAD_IT
 from tests.conftest import ROOT, make_service
 from vectorstore.embeddings import LocalEmbedder
-from vectorstore.store import PENDING
+from vectorstore.records import PENDING
 
 pytestmark = pytest.mark.integration
 NEWSRAG = str(Path(os.sys.executable).parent / "newsrag")  # type: ignore[attr-defined]

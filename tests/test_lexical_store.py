@@ -20,7 +20,7 @@ from rag.retrieval.lexical_store import MANIFEST, Indexed, changes, load, store_
 from rag.service import NewsQA
 from tests.conftest import KREMLIN_DOC, SEEDS, make_service
 from vectorstore.embeddings import LocalEmbedder
-from vectorstore.store import PENDING, WRITTEN
+from vectorstore.records import PENDING, WRITTEN
 
 pytestmark = pytest.mark.integration
 

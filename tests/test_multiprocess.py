@@ -36,7 +36,7 @@ from eval.datasets import SQUAD_IT
 from tests.test_cli import NEWSRAG, run
 from vectorstore import switch
 from vectorstore.clients import chroma_client, chroma_http_client
-from vectorstore.store import PENDING
+from vectorstore.records import PENDING
 
 pytestmark = pytest.mark.integration
 

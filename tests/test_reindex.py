@@ -35,7 +35,8 @@ from vectorstore.clients import chroma_client, client_factory
 from vectorstore.documents import Article
 from vectorstore.embeddings import LocalEmbedder, bundled_model_path
 from vectorstore.loaders import read_articles
-from vectorstore.store import ChromaStore, store_identity
+from vectorstore.records import store_identity
+from vectorstore.store import ChromaStore
 
 MINILM = store_identity("all-MiniLM-L6-v2")  # what a store written by this code records
 OTHER_FOLDER = "other-minilm"

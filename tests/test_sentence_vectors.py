@@ -19,6 +19,7 @@ from vectorstore.clients import chroma_client
 from vectorstore.embeddings import LocalEmbedder
 from vectorstore.ingest import chunk_article
 from vectorstore.loaders import MAX_FILE_BYTES, read_article
+from vectorstore.records import store_identity
 from vectorstore.sentence_vectors import (
     SENTENCES,
     chunk_sentences,
@@ -27,7 +28,7 @@ from vectorstore.sentence_vectors import (
     split_rows,
     unit_mean,
 )
-from vectorstore.store import ChromaStore, store_identity
+from vectorstore.store import ChromaStore
 
 KREMLIN_QUESTION = "Chi è il portavoce del Cremlino?"
 

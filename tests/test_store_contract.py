@@ -15,7 +15,8 @@ from rag.service import NewsQA
 from tests.conftest import KREMLIN_DOC, SEED_FILES, SEEDS
 from vectorstore.clients import client_factory, parse_chroma_url
 from vectorstore.documents import Article, Chunk
-from vectorstore.store import PENDING, ChromaStore, StoredArticle, chunks_in_articles
+from vectorstore.records import PENDING, StoredArticle, chunks_in_articles
+from vectorstore.store import ChromaStore
 
 pytestmark = pytest.mark.integration
 PEACE_DOC = "000_8a743153ebfc5c65"

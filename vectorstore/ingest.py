@@ -32,9 +32,10 @@ from vectorstore.loaders import (
     read_articles,
     safe_upload_name,
 )
+from vectorstore.records import PENDING
 from vectorstore.sentence_vectors import chunk_sentences, split_rows, unit_mean
 from vectorstore.sentences import sentence_spans
-from vectorstore.store import PENDING, ArticleWrite, ChromaStore
+from vectorstore.store import ArticleWrite, ChromaStore
 
 BATCH_CHUNKS = 512  # chunks embedded per model call and written per store round (README)
 

@@ -41,7 +41,8 @@ from typing import Any
 from rag.errors import ModelMismatchError, StoreError
 from vectorstore import switch
 from vectorstore.ingest import BATCH_CHUNKS, ChunkEncoder, ingest_articles
-from vectorstore.store import PENDING, ChromaStore
+from vectorstore.records import PENDING
+from vectorstore.store import ChromaStore
 
 _ROUNDS = 3  # builds before giving up on a live store that keeps changing
 

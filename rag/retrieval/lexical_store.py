@@ -40,7 +40,8 @@ import vectorstore.sentences
 from rag.retrieval.corpus import LexicalCorpus, SentenceChunks
 from rag.retrieval.lexical import LexicalIndex, Postings
 from vectorstore.documents import Chunk
-from vectorstore.store import PENDING, ChromaStore, chunks_in_articles
+from vectorstore.records import PENDING, chunks_in_articles
+from vectorstore.store import ChromaStore
 
 FORMAT = "newsrag-lexical-3"
 MANIFEST = "manifest.json"
