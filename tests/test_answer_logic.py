@@ -26,6 +26,7 @@ from rag.answering.quoting import doubted
 from rag.answering.state import Query
 from rag.retrieval.answer_types import (
     AGE,
+    CALENDAR_YEAR,
     DATE,
     DURATION,
     MONEY,
@@ -45,7 +46,7 @@ from rag.retrieval.lexical import LexicalIndex, analyze, prefixes
 from rag.retrieval.rerank import shipped_model
 from rag.settings import load_settings
 from vectorstore.documents import Chunk
-from vectorstore.store import store_identity
+from vectorstore.records import store_identity
 
 BODY = (
     "Un titolo senza punto finale\nPeskov ha parlato a Vladivostok venerdì. "
@@ -61,7 +62,10 @@ def chunk_of(body: str, start: int = 0) -> Chunk:
     ("question", "kind"),
     [
         ("Quando ha parlato Peskov?", TIME),
-        ("In che anno si sono tenuti i colloqui?", TIME),
+        ("In che anno si sono tenuti i colloqui?", CALENDAR_YEAR),
+        ("Quando si sono tenuti i colloqui?", TIME),
+        ("In what year did Lenin publish it?", CALENDAR_YEAR),
+        ("In welchem Jahr wurde er geboren?", CALENDAR_YEAR),
         ("Quante nazioni hanno promesso garanzie?", NUMBER),
         ("How many nations?", NUMBER),
         ("In quale città si sono visti?", PLACE),
@@ -73,7 +77,7 @@ def chunk_of(body: str, start: int = 0) -> Chunk:
         ("What percentage of voters said yes?", PERCENT),
         # the asking words of the other languages questions come in
         ("Quand la Russie a-t-elle lancé son offensive ?", TIME),
-        ("¿En qué año se fundó Harvard?", TIME),
+        ("¿En qué año se fundó Harvard?", CALENDAR_YEAR),
         ("Wann starb Dschingis Khan?", TIME),
         ("Combien de personnes la peste a-t-elle tuées à Venise ?", NUMBER),
         ("¿Cuántas especies se han validado?", NUMBER),
@@ -109,6 +113,24 @@ def test_expected_type(question: str, kind: str | None) -> None:
 def test_an_opening_inverted_mark_does_not_make_the_asking_word_a_name() -> None:
     assert [n for n, _ in asked_names("¿Quién fue el primer presidente de Harvard?")] == ["Harvard"]
     assert [n for n, _ in asked_names("¡Dime quién ganó!")] == []
+
+
+def test_a_year_asked_for_needs_a_year() -> None:
+    """ "In che anno…?" is answered by a year (or its decade or century), where "quando…?"
+    takes any word of time: a sentence with "giorno" or "dopo" and no year answers no year
+    ("E in che anno era nato?" after a sentence naming the man)."""
+    for sentence in (
+        "Il trattato fu firmato nel 1648.",
+        "Odoacre depose l'ultimo imperatore nel 476.",
+        "La città crebbe nel XIV secolo.",
+        "Il genere nacque negli anni' 80.",
+        "Le autorità non hanno comunicato la data.",  # the article says it is not given
+    ):
+        assert has_type(sentence, CALENDAR_YEAR), sentence
+    no_year = "Il Presidente stabilisce l'ordine del giorno dei lavori dopo la riunione."
+    assert has_type(no_year, TIME)
+    assert not has_type(no_year, CALENDAR_YEAR)
+    assert not has_type("Hanno promesso 26 nazioni.", CALENDAR_YEAR)
 
 
 def test_a_count_of_a_kind_needs_its_unit() -> None:

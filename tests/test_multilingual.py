@@ -26,6 +26,10 @@ def test_languages_told_apart() -> None:
     assert detect_language("Qui est le porte-parole du Kremlin ?") == "fr"
     assert detect_language("¿Quién es el portavoz del Kremlin?") == "es"
     assert detect_language("Wer ist der Sprecher des Kremls?") == "de"
+    # German questions with none of the commonest asking words; French asking "how many"
+    assert detect_language("In welchem Jahr wurde er geboren?") == "de"
+    assert detect_language("Welches Enzym nutzen die Chloroplasten, um Zucker zu bilden?") == "de"
+    assert detect_language("Selon le rapport, combien de personnes possèdent autant ?") == "fr"
     assert detect_language("Peskov?") == "it"  # names alone: the articles' language
     assert abstention_message("Wer hat das gesagt?") == ABSTENTION["de"]
 

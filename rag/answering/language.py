@@ -15,15 +15,18 @@ _WORDS = {
     "non nel nella nei sul sulla al ai alla alle dal dalla i anche dov dell nell quest sua suo",
     "en": "the what who whom whose when where why how which is are was were did does do of "
     "with about said say says could would should has have it this that there their an and "
-    "to from by",
+    "to from by many much",
     "fr": "les une des du qui quoi quand où pourquoi comment quel quelle quels quelles est "
-    "sont été ont avec pour dans sur au aux ce cette elle ils ne pas qu",
+    "sont été ont avec pour dans sur au aux ce cette elle ils ne pas qu combien selon depuis "
+    "avant après lors chez",
     "es": "el los las unos qué quién quiénes cuándo dónde porqué cómo cuál cuáles cuántos "
     "cuántas es son fue fueron han para en sobre se su desde hasta entre pero muy también "
-    "este esta estos estas",
+    "este esta estos estas cuánto cuánta por como",
     "de": "der die das den dem des ein eine einen wer was wann wo warum wie welche welcher "
     "ist sind war waren hat haben mit für von zu im am auf über und nicht wem wen wessen "
-    "wieso weshalb wofür wovon womit woher wohin worüber wieviel wie viele",
+    "wieso weshalb wofür wovon womit woher wohin worüber wieviel wie viele welches welchem "
+    "welchen wurde wurden wird werden worden um sich einem einer eines diese dieser dieses "
+    "nach bei aus noch nur zum zur vom beim ins seit gegen ob dass",
 }
 _LEXICON = {lang: frozenset(words.split()) for lang, words in _WORDS.items()}
 ABSTENTION = {

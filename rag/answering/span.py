@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from rag.retrieval.answer_types import (
     AGE,
     ASKING_WHICH,
+    CALENDAR_YEAR,
     DATE,
     DURATION,
     MONEY,
@@ -131,9 +132,11 @@ COUNTS = (NUMBER, PERCENT, AGE, DURATION, MONEY)  # answered by a number
 
 def span_kind(question: str) -> str | None:
     """What kind of words answer the question: PERSON, ORGANISATION, PLACE, a count (COUNTS:
-    a number, a percentage, an age, a duration, a sum), DATE, TIME, or None (a question of
-    another kind: why, how, what did they say…)."""
+    a number, a percentage, an age, a duration, a sum), DATE, TIME (a year asked for too),
+    or None (a question of another kind: why, how, what did they say…)."""
     expected = expected_type(question)
+    if expected == CALENDAR_YEAR:  # the span of a year is a time's: the year or its date
+        expected = TIME
     if expected == ORGANISATION:
         return expected
     for kind, pattern in _KIND_PATTERNS:

@@ -95,6 +95,14 @@ _MONEY = re.compile(
     re.IGNORECASE,
 )
 
+# "nel 1347", "nel 476", "nel XIV secolo", "negli anni' 80": the year asked for, or its
+# decade or century (SQuAD-it dev: the gold answer holds one for all 106 "in che anno…?").
+_YEAR_GIVEN = re.compile(
+    r"\b" + YEAR + r"\b"
+    r"|\b(?:nel|del|dal|al|anno|entro)\s+\d{2,3}\b|\bsecol[oi]\b|\banni\W*\d0\b",
+    re.IGNORECASE,
+)
+
 PERCENT_SIGN = re.compile(r"%|\bper\s*cento\b|\bpercent\b", re.IGNORECASE)
 
 LEAD_WORDS = 3  # an asking word further into the question belongs to a clause
@@ -104,6 +112,9 @@ AGE = "age"  # "quanti anni aveva…?", "how old…?": a count of years, an "et�
 DURATION = "duration"  # "quanto è durata…?", "how long did…?": a count of time units
 MONEY = "money"  # "quanto costa…?", "how much does it cost?": a sum in a currency
 TIME = "time"
+# "in che anno…?", "what year…?": a year in figures (or a decade, a century), where TIME
+# takes any word of time ("dopo", "giorno")
+CALENDAR_YEAR = "year"
 DATE = "date"  # an exact date: a day and a month
 PLACE = "place"  # a city, country, region…: a name the question does not already hold
 ORGANISATION = "organisation"  # a company, team, university…: a name, as for a place
@@ -145,6 +156,10 @@ _QUESTION_TYPES = [
     (DATE, re.compile(
         r"\b(in che data|in quale data|che data|quale data|data esatta|what date|on what day|"
         r"quelle date|à quelle date|qué fecha|en qué fecha|welches datum|an welchem tag)\b",
+        re.IGNORECASE,
+    )),
+    (CALENDAR_YEAR, re.compile(
+        r"\b(che anno|quale anno|what year|which year|quelle année|qué año|welchem jahr)\b",
         re.IGNORECASE,
     )),
     (TIME, re.compile(
@@ -197,8 +212,8 @@ _NAME_RUN = re.compile(r"(?<![\w’'])[A-ZÀ-Ý][\w-]*(?:\s+[A-ZÀ-Ý][\w-]*)*")
 
 
 def expected_type(question: str) -> str | None:
-    """`DATE`, `TIME`, `PERCENT`, `AGE`, `DURATION`, `MONEY`, `NUMBER`, `PLACE`,
-    `ORGANISATION` or None (anything goes) for a question."""
+    """`DATE`, `CALENDAR_YEAR`, `TIME`, `PERCENT`, `AGE`, `DURATION`, `MONEY`, `NUMBER`,
+    `PLACE`, `ORGANISATION` or None (anything goes) for a question."""
     for kind, pattern in _QUESTION_TYPES:
         match = pattern.search(question)
         # The asking words open the question ("Da quanti anni…"); "…scatteranno quando
@@ -378,4 +393,6 @@ def has_type(sentence: str, kind: str | None, known: AbstractSet[str] = frozense
         )
     if kind == DATE:
         return bool(_FULL_DATE.search(sentence))
+    if kind == CALENDAR_YEAR:
+        return bool(_YEAR_GIVEN.search(sentence))
     return bool(_YEAR.search(sentence) or _TIME_RE.search(sentence))

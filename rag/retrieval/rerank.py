@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.retrieval.answer_types import expected_type, has_type
+from rag.retrieval.answer_types import CALENDAR_YEAR, TIME, expected_type, has_type
 from rag.retrieval.lexical import analyze, prefixes
+from vectorstore.records import store_identity
 from vectorstore.sentences import sentence_spans
-from vectorstore.store import store_identity
 
 WEIGHTS_FILE = Path(__file__).with_name("reranker.json")
 FEATURES = (
@@ -153,6 +153,9 @@ def features(
     question_prefixes = set(prefixes(question))
     question_trigrams = list(_trigrams(question))
     kind = expected_type(question)
+    # The weights read "in che anno…?" as any time, as they were fitted; the strict reading
+    # (a year in figures) cross-validates the same (hit@1 / hit@4 0.827 / 0.942, README).
+    kind = TIME if kind == CALENDAR_YEAR else kind
     top_fused = max((c.fused for c in candidates), default=0.0) or 1.0
     top_dense = max((c.cosines.score for c in candidates), default=0.0)
     rows = []
