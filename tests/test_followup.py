@@ -312,3 +312,22 @@ def test_a_fragment_drops_the_quote_that_answered_another_question() -> None:
     assert for_fragment([quote], {"peskov"}, found, "") == [quote]
     said = f"{QUOTE} [1]"  # the previous answer's text finds it too
     assert for_fragment([quote], {"macron"}, Leads({}, frozenset()), said) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "elliptical"),
+    [
+        ("In che anno è stata fondata?", True),  # "anno" asks for a kind of answer
+        ("In quale città è nato?", True),
+        ("Quanti anni aveva?", True),
+        ("In quale città si è giocato il Super Bowl 50?", False),  # its own subject
+        ("In che anno è stata fondata la Compagnia delle Indie?", False),
+    ],
+)
+def test_the_words_asking_for_a_kind_of_answer_name_no_subject(
+    question: str, elliptical: bool
+) -> None:
+    """ "In che anno è stata fondata?" names nothing it asks about: what was founded is the
+    conversation's, so it is no change of topic however well "fondata" and "anno" match
+    another article (the Engineering News-Record, then the East India Company's year)."""
+    assert is_elliptical(question) is elliptical

@@ -214,12 +214,24 @@ _NAME_RUN = re.compile(r"(?<![\w’'])[A-ZÀ-Ý][\w-]*(?:\s+[A-ZÀ-Ý][\w-]*)*")
 def expected_type(question: str) -> str | None:
     """`DATE`, `CALENDAR_YEAR`, `TIME`, `PERCENT`, `AGE`, `DURATION`, `MONEY`, `NUMBER`,
     `PLACE`, `ORGANISATION` or None (anything goes) for a question."""
+    found = _asking(question)
+    return found[0] if found else None
+
+
+def asking_words(question: str) -> tuple[int, int] | None:
+    """Where the words saying what kind of answer is wanted are ("in che anno", "quale
+    città", "quanti anni aveva"): they name no subject of the question."""
+    found = _asking(question)
+    return found[1] if found else None
+
+
+def _asking(question: str) -> tuple[str, tuple[int, int]] | None:
     for kind, pattern in _QUESTION_TYPES:
         match = pattern.search(question)
         # The asking words open the question ("Da quanti anni…"); "…scatteranno quando
         # finirà la guerra" in a clause further on is not what is asked.
         if match and len(question[: match.start()].split()) <= LEAD_WORDS:
-            return kind
+            return kind, match.span()
     return None
 
 

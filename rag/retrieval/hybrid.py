@@ -16,6 +16,7 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
+from rag.retrieval.answer_types import asking_words
 from rag.retrieval.corpus import LexicalCorpus, top_blended
 from rag.retrieval.dates import date_boost, in_range, question_dates
 from rag.retrieval.focus import focused
@@ -77,11 +78,12 @@ _ENCLITIC = re.compile(r"\b[a-zà-ù]{3,}(?:ar|er|ir)(?:lo|la|li|le|gli|ne)\b")
 def is_elliptical(question: str) -> bool:
     """A follow-up that leans on the conversation: it opens with "E…", points back with a
     pronoun, a demonstrative, a possessive, "vi" or an object pronoun attached to a verb, or
-    has at most one content word of its own."""
-    return (
-        bool(_ANAPHORA.search(question) or _ENCLITIC.search(question))
-        or len(analyze(question)) <= 1
-    )
+    has at most one content word of its own besides those asking for a kind of answer ("In
+    che anno è stata fondata?", "In quale città è nato?": what was founded, who was born,
+    the conversation says)."""
+    asking = asking_words(question)
+    own = question if asking is None else question[: asking[0]] + question[asking[1] :]
+    return bool(_ANAPHORA.search(question) or _ENCLITIC.search(question)) or len(analyze(own)) <= 1
 
 
 def strip_markers(text: str) -> str:
