@@ -26,7 +26,7 @@ from rag.answering.followup import (
     nearness_bonus,
     new_terms,
 )
-from rag.answering.quoting import for_fragment
+from rag.answering.quoting import ANSWER_CHUNKS, answer_chunks, for_fragment
 from rag.retrieval.corpus import LexicalCorpus
 from rag.retrieval.focus import changes_topic, previous_quotes
 from rag.retrieval.hybrid import is_elliptical
@@ -331,3 +331,13 @@ def test_the_words_asking_for_a_kind_of_answer_name_no_subject(
     conversation's, so it is no change of topic however well "fondata" and "anno" match
     another article (the Engineering News-Record, then the East India Company's year)."""
     assert is_elliptical(question) is elliptical
+
+
+def test_the_passages_that_answer_do_not_depend_on_the_sources_asked_for() -> None:
+    """The best ANSWER_CHUNKS passages answer, a follow-up's those of the conversation's
+    article among them, whether 4 sources were asked for (the chat) or 10 (the evaluation)."""
+    chunks = [Chunk(f"doc{i % 3}", i, 0, 10, f"Frase {i}.") for i in range(10)]
+    focus = frozenset({"doc1"})
+    for k in (4, 6, 10):
+        assert answer_chunks(chunks[:k], frozenset()) == chunks[:ANSWER_CHUNKS]
+        assert answer_chunks(chunks[:k], focus) == [chunks[1]]  # not doc1's chunks 4 and 7

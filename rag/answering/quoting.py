@@ -82,10 +82,13 @@ def doubted(
 
 def answer_chunks(chunks: Sequence[Chunk], focus: frozenset[str]) -> list[Chunk]:
     """The passages whose sentences may answer: the best ANSWER_CHUNKS, or for a follow-up
-    on the same topic those of the conversation's articles (rag.retrieval.focus): "How old
-    was he?" is about the man of the last answer, not anyone's age in other articles."""
-    chosen = [c for c in chunks if c.doc_id in focus] if focus else list(chunks)
-    return chosen[:ANSWER_CHUNKS]
+    on the same topic those of the conversation's articles (rag.retrieval.focus) among them:
+    "How old was he?" is about the man of the last answer, not anyone's age in other
+    articles. Only the best ANSWER_CHUNKS are read either way, so the answer does not
+    depend on how many sources were asked for (`top_k`: the evaluation asks for 10, to
+    measure hit@10, where the chat shows 4; stop 42 found follow-ups answered otherwise)."""
+    best = list(chunks[:ANSWER_CHUNKS])
+    return [c for c in best if c.doc_id in focus] if focus else best
 
 
 def for_fragment(
