@@ -163,9 +163,8 @@ _QUESTION_TYPES = [
         re.IGNORECASE,
     )),
     (TIME, re.compile(
-        r"\b(quando|in che anno|in quale anno|che giorno|quale giorno|"
-        r"in che mese|in quale mese|in che secolo|when|what year|which year|what date|"
-        r"quand|en quelle année|cuándo|en qué año|wann|in welchem jahr|seit wann|bis wann)\b",
+        r"\b(quando|che giorno|quale giorno|in che mese|in quale mese|in che secolo|when|"
+        r"what date|quand|cuándo|wann|seit wann|bis wann)\b",
         re.IGNORECASE,
     )),
     (PERCENT, re.compile(
