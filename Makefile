@@ -55,6 +55,8 @@ eval: install
 	$(BIN)/newsrag eval --dataset squad-it --limit 600 --sample-seed 0 --out eval-results/squad-it
 	$(BIN)/newsrag eval --dataset multilingual --out eval-results/multilingual
 	$(BIN)/newsrag eval --dataset followups --out eval-results/followups
+	$(BIN)/newsrag eval --dataset multilingual-blind --out eval-results/multilingual-blind
+	$(BIN)/newsrag eval --dataset followups-blind --out eval-results/followups-blind
 
 # Speed and memory at three sizes (seeds, SQuAD-it dev half, ~100k generated chunks), each next
 # to its baselines; the 100k size takes about 35 minutes on 2 cores. BENCH_SIZES=seeds,squad for less.

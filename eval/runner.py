@@ -55,6 +55,7 @@ class Outcome:
     citations: list[tuple[str, str, int, int]]  # doc_id, quote, start, end
     latency_ms: float
     span: str | None = None  # the words of the answer that answer the question, if marked
+    history: list[dict[str, str]] | None = None  # the conversation as asked (live_history)
 
 
 def answer_text(answer: str) -> str:
@@ -62,10 +63,27 @@ def answer_text(answer: str) -> str:
     return _MARKER.sub("", answer).strip()
 
 
+def live_history(service: NewsQA, history: Sequence[dict[str, str]]) -> list[dict[str, str]]:
+    """The conversation before an item's question as a user has it: a user turn with no
+    assistant turn after it is asked first (with the turns before it), and the service's own
+    answer becomes the next turn. A written assistant turn is kept as it is, so a set can
+    fix the previous answer (`followups`) or let it come from the service (`followups-blind`:
+    a wrong or missing first answer then costs the follow-up too, as it would in the chat)."""
+    lived: list[dict[str, str]] = []
+    for i, message in enumerate(history):
+        lived.append(message)
+        unanswered = i + 1 == len(history) or history[i + 1]["role"] != "assistant"
+        if message["role"] == "user" and unanswered:
+            answer = service.ask(message["content"], lived[:-1], top_k=RETRIEVE)
+            lived.append({"role": "assistant", "content": answer.answer})
+    return lived
+
+
 def ours(service: NewsQA) -> Callable[[EvalItem], Outcome]:
     def run(item: EvalItem) -> Outcome:
+        history = live_history(service, item.history)
         t0 = time.perf_counter()
-        a = service.ask(item.question, item.history, top_k=RETRIEVE)
+        a = service.ask(item.question, history, top_k=RETRIEVE)
         ms = (time.perf_counter() - t0) * 1000
         return Outcome(
             a.answer,
@@ -74,6 +92,7 @@ def ours(service: NewsQA) -> Callable[[EvalItem], Outcome]:
             [(c.doc_id, c.quote, c.start, c.end) for c in a.citations],
             ms,
             next((c.span.text for c in a.citations if c.span), None),
+            history,
         )
 
     return run
@@ -112,7 +131,7 @@ def record(item: EvalItem, out: Outcome, bodies: dict[str, str]) -> dict[str, An
     return {
         "id": item.id,
         "question": item.question,
-        "history": item.history,
+        "history": out.history if out.history is not None else item.history,
         "type": item.type,
         "tags": item.tags,
         "answerable": item.answerable,

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from eval.datasets import load_set, sample, squad_set
+from eval.datasets import EvalItem, load_set, sample, squad_set
 from eval.report import write_report
-from eval.runner import CURVE_METRICS, abstention_curve, evaluate
+from eval.runner import CURVE_METRICS, abstention_curve, evaluate, live_history, ours
 from rag.errors import InputError
 from rag.service import NewsQA
 from tests.conftest import make_service
@@ -135,3 +135,22 @@ def test_squad_it_corpus_and_sampling() -> None:
     for item in first:
         assert item.doc_id is not None and item.evidence[0] in bodies[item.doc_id]
         assert any(g in item.evidence[0] for g in item.gold_answers)
+
+
+def test_a_blind_follow_up_asks_its_first_question_live(
+    eval_service: NewsQA, seeds_results: Any
+) -> None:
+    """A history's user turn with no answer after it is asked first, and the service's own
+    answer is the turn the follow-up reads (`followups-blind`); a written answer is kept."""
+    first = {"role": "user", "content": "Chi è il portavoce del Cremlino?"}
+    lived = live_history(eval_service, [first])
+    assert lived[0] == first and lived[1]["role"] == "assistant"
+    assert lived[1]["content"] == eval_service.ask(first["content"], []).answer
+    assert "Peskov" in lived[1]["content"]
+    written = [first, {"role": "assistant", "content": "Dmitry Peskov."}]
+    assert live_history(eval_service, written) == written
+    item = EvalItem("fub-x", "A quale agenzia ha parlato?", ["RIA"], [], None, history=[first])
+    out = ours(eval_service)(item)
+    assert out.history == lived
+    assert out.answer == eval_service.ask(item.question, lived).answer
+    assert "RIA" in out.answer

@@ -11,14 +11,39 @@ import pytest
 from eval.datasets import MIXED_SETS, SEEDS_JSONL, EvalItem, EvalSet, load_set
 
 ML_LANGS = {"en", "fr", "es", "de"}
-LANGS = {"multilingual": ML_LANGS, "followups": {"it", "en"}, "multilingual-tune": ML_LANGS}
+LANGS = {
+    "multilingual": ML_LANGS,
+    "followups": {"it", "en"},
+    "multilingual-tune": ML_LANGS,
+    "multilingual-blind": ML_LANGS,
+    "followups-blind": {"it", "en"},
+}
 KINDS = {"detail_in_previous", "pronoun", "ellipsis", "neighbour", "topic_change", "unanswerable"}
 TYPES = {
     "factoid", "who", "what", "where", "when", "date", "why", "how",
     "multi_sentence", "followup", "unanswerable",
 }  # fmt: skip
-MIN_ITEMS = {"multilingual": 40, "followups": 60, "multilingual-tune": 60}
-MIN_UNANSWERABLE = {"multilingual": 8, "followups": 1, "multilingual-tune": 20}
+MIN_ITEMS = {
+    "multilingual": 40,
+    "followups": 60,
+    "multilingual-tune": 60,
+    "multilingual-blind": 40,
+    "followups-blind": 30,
+}
+MIN_UNANSWERABLE = {
+    "multilingual": 8,
+    "followups": 1,
+    "multilingual-tune": 20,
+    "multilingual-blind": 8,
+    "followups-blind": 8,
+}
+PREFIX = {
+    "multilingual": "ml-",
+    "followups": "fu-",
+    "multilingual-tune": "mlt-",
+    "multilingual-blind": "mlb-",
+    "followups-blind": "fub-",
+}
 SEED_DOCS = {"000_8a743153ebfc5c65", "001_526304c45c6c8f07"}
 
 
@@ -55,8 +80,7 @@ def test_set_loads_with_both_corpora(name: str) -> None:
 def test_ids_unique_and_prefixed(name: str) -> None:
     ids = [item.id for item in evalset(name).items]
     assert len(ids) == len(set(ids))
-    prefix = {"multilingual": "ml-", "followups": "fu-", "multilingual-tune": "mlt-"}[name]
-    assert all(i.startswith(prefix) for i in ids)
+    assert all(i.startswith(PREFIX[name]) for i in ids)
 
 
 def test_no_question_repeats_the_seeds_set() -> None:
@@ -150,3 +174,23 @@ def test_assistant_turns_are_verbatim_article_text() -> None:
         for turn in item.history:
             if turn["role"] == "assistant":
                 assert any(turn["content"] in body for body in texts), item.id
+
+
+def test_blind_sets_shape() -> None:
+    """Written blind on the articles the other sets use least: their SQuAD-it articles are
+    none of the follow-up and multilingual sets' own; a blind follow-up's history is only
+    the user's first question, which the evaluation asks live."""
+    seen = {
+        item.doc_id
+        for name in ("multilingual", "followups")
+        for item in evalset(name).items
+        if item.doc_id
+    } - SEED_DOCS
+    for name in ("multilingual-blind", "followups-blind"):
+        items = evalset(name).items
+        assert not {item.doc_id for item in items if item.doc_id} & seen
+        assert {item.doc_id for item in items} >= SEED_DOCS
+    for item in evalset("followups-blind").items:
+        assert [m["role"] for m in item.history] == ["user"]
+        assert (item.tags["kind"] == "unanswerable") == (not item.answerable)
+    assert all(item.history == [] for item in evalset("multilingual-blind").items)
