@@ -487,6 +487,10 @@ def test_the_asking_words_open_the_question() -> None:
     assert expected_type("Da quanti anni va avanti la guerra?") == NUMBER
     # "quando" in a later clause is not what is asked.
     assert expected_type("Quale leader ha detto che scatteranno quando finirà la guerra?") is None
+    # The asking words that come first decide: "quando" here opens a clause of the age asked.
+    assert expected_type("Quanti anni aveva quando ha ottenuto la parte?") == AGE
+    assert expected_type("Quando aveva quanti anni?") == TIME
+    assert expected_type("How old was he when he won?") == AGE
 
 
 def test_prefixes_join_forms_that_stems_keep_apart() -> None:

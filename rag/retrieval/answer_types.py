@@ -225,13 +225,21 @@ def asking_words(question: str) -> tuple[int, int] | None:
 
 
 def _asking(question: str) -> tuple[str, tuple[int, int]] | None:
+    """The kind of the asking words that come first, and where they are: "Quanti anni aveva
+    quando ottenne la parte?" asks for an age, its "quando" opens a clause (on a tie, the
+    list's order: "quanti anni aveva" is an AGE before "quanti" is a NUMBER)."""
+    found: tuple[str, tuple[int, int]] | None = None
     for kind, pattern in _QUESTION_TYPES:
         match = pattern.search(question)
         # The asking words open the question ("Da quanti anni…"); "…scatteranno quando
         # finirà la guerra" in a clause further on is not what is asked.
-        if match and len(question[: match.start()].split()) <= LEAD_WORDS:
-            return kind, match.span()
-    return None
+        if (
+            match
+            and len(question[: match.start()].split()) <= LEAD_WORDS
+            and (found is None or match.start() < found[1][0])
+        ):
+            found = kind, match.span()
+    return found
 
 
 def opens_sentence(text: str, start: int, also_skip: str = "") -> bool:
