@@ -57,6 +57,8 @@ eval: install
 	$(BIN)/newsrag eval --dataset followups --out eval-results/followups
 	$(BIN)/newsrag eval --dataset multilingual-blind --out eval-results/multilingual-blind
 	$(BIN)/newsrag eval --dataset followups-blind --out eval-results/followups-blind
+	$(BIN)/newsrag eval --dataset multilingual-fresh --out eval-results/multilingual-fresh
+	$(BIN)/newsrag eval --dataset followups-fresh --out eval-results/followups-fresh
 
 # Speed and memory at three sizes (seeds, SQuAD-it dev half, ~100k generated chunks), each next
 # to its baselines; the 100k size takes about 35 minutes on 2 cores. BENCH_SIZES=seeds,squad for less.

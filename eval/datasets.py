@@ -4,7 +4,8 @@
 multi-turn conversations over the seed articles and the SQuAD-it dev articles together;
 `multilingual-tune` is a smaller set like `multilingual`, on other articles, for tuning thresholds;
 `multilingual-blind` and `followups-blind` were written blind on the articles the others use
-least, to check that what was tuned on the others holds (eval/data/README.md).
+least, to check that what was tuned on the others holds, and `multilingual-fresh` and
+`followups-fresh` blind on all of them (eval/data/README.md).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ MIXED_SETS = {  # hand-written sets over the seed articles plus the SQuAD-it dev
     # question is asked live (eval.runner.live_history)
     "multilingual-blind": DATA_DIR / "multilingual_blind.jsonl",
     "followups-blind": DATA_DIR / "followups_blind.jsonl",
+    # written blind later in stop 42, on all the articles (eval/data/README.md)
+    "multilingual-fresh": DATA_DIR / "multilingual_fresh.jsonl",
+    "followups-fresh": DATA_DIR / "followups_fresh.jsonl",
 }
 SQUAD_IT = DATA_DIR / "squad_it_dev.json.gz"
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"

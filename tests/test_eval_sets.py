@@ -17,6 +17,8 @@ LANGS = {
     "multilingual-tune": ML_LANGS,
     "multilingual-blind": ML_LANGS,
     "followups-blind": {"it", "en"},
+    "multilingual-fresh": ML_LANGS,
+    "followups-fresh": {"it", "en"},
 }
 KINDS = {"detail_in_previous", "pronoun", "ellipsis", "neighbour", "topic_change", "unanswerable"}
 TYPES = {
@@ -29,6 +31,8 @@ MIN_ITEMS = {
     "multilingual-tune": 60,
     "multilingual-blind": 40,
     "followups-blind": 30,
+    "multilingual-fresh": 40,
+    "followups-fresh": 80,
 }
 MIN_UNANSWERABLE = {
     "multilingual": 8,
@@ -36,13 +40,17 @@ MIN_UNANSWERABLE = {
     "multilingual-tune": 20,
     "multilingual-blind": 8,
     "followups-blind": 8,
+    "multilingual-fresh": 12,
+    "followups-fresh": 36,
 }
-PREFIX = {
+PREFIX: dict[str, str | tuple[str, ...]] = {
     "multilingual": "ml-",
     "followups": "fu-",
     "multilingual-tune": "mlt-",
     "multilingual-blind": "mlb-",
     "followups-blind": "fub-",
+    "multilingual-fresh": "mr2-",
+    "followups-fresh": ("fr2-", "f3-"),
 }
 SEED_DOCS = {"000_8a743153ebfc5c65", "001_526304c45c6c8f07"}
 
@@ -194,3 +202,15 @@ def test_blind_sets_shape() -> None:
         assert [m["role"] for m in item.history] == ["user"]
         assert (item.tags["kind"] == "unanswerable") == (not item.answerable)
     assert all(item.history == [] for item in evalset("multilingual-blind").items)
+
+
+def test_fresh_sets_shape() -> None:
+    """Written blind on all the articles: single foreign questions, and two-turn
+    conversations whose first question is asked live, a third or more unanswerable."""
+    assert all(item.history == [] for item in evalset("multilingual-fresh").items)
+    langs = Counter(item.tags["lang"] for item in evalset("multilingual-fresh").items)
+    assert langs["en"] >= 20 and all(langs[lang] >= 4 for lang in ("fr", "es", "de"))
+    for item in evalset("followups-fresh").items:
+        assert [m["role"] for m in item.history] == ["user"]
+        assert item.tags["kind"] in KINDS
+        assert (item.tags["kind"] == "unanswerable") == (not item.answerable)
