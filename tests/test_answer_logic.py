@@ -35,14 +35,12 @@ from rag.retrieval.answer_types import (
     PERCENT,
     PLACE,
     TIME,
-    asked_names,
     expected_type,
     has_type,
-    new_names,
-    place_names,
 )
 from rag.retrieval.hybrid import conversation_queries, is_elliptical
 from rag.retrieval.lexical import LexicalIndex, analyze, prefixes
+from rag.retrieval.names import asked_names, new_names, place_names
 from rag.retrieval.rerank import shipped_model
 from rag.settings import load_settings
 from vectorstore.documents import Chunk

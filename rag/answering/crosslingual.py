@@ -29,9 +29,9 @@ import numpy as np
 
 from rag.answering.extractive import ScoredSentence, alike_word
 from rag.answering.language import function_words
-from rag.retrieval.answer_types import opens_sentence
 from rag.retrieval.dates import MONTHS, WEEKDAYS
 from rag.retrieval.lexical import STOPWORDS, analyze
+from rag.retrieval.names import opens_sentence
 
 ALIGN_MIN = 0.88  # least cosine of a question word to an Italian word to count as its translation
 ALIGN_SPREAD = 0.04  # Italian words this close to the best one are translations too (forms)

@@ -20,9 +20,10 @@ from rag.answering.citations import Citation, with_span
 from rag.answering.followup import Leads
 from rag.answering.language import abstention_message
 from rag.answering.span import candidates
-from rag.retrieval.answer_types import asked_names, has_type
+from rag.retrieval.answer_types import has_type
 from rag.retrieval.fusion import unit_range
 from rag.retrieval.lexical import LexicalIndex, analyze
+from rag.retrieval.names import asked_names
 from rag.retrieval.passages import SOURCE_MAX_CHARS
 from vectorstore.documents import Chunk
 from vectorstore.sentences import sentence_spans

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 from rag.answering.citations import Citation
 from rag.answering.extractive import coverage
-from rag.retrieval.answer_types import opens_sentence
 from rag.retrieval.lexical import analyze
+from rag.retrieval.names import opens_sentence
 from vectorstore.documents import Chunk
 from vectorstore.sentences import _is_abbreviation, sentence_spans  # one abbreviation list
 

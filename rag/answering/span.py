@@ -31,12 +31,10 @@ from rag.retrieval.answer_types import (
     YEAR,
     asking_for,
     expected_type,
-    name_spans,
-    opens_sentence,
-    place_spans,
 )
 from rag.retrieval.dates import MONTHS, WEEKDAYS
 from rag.retrieval.lexical import STOPWORDS, analyze
+from rag.retrieval.names import name_spans, opens_sentence, place_spans
 
 PERSON = "person"
 LEAD_WORDS = 3  # as in answer_types: the asking words open the question

@@ -14,9 +14,9 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from rag.retrieval.answer_types import asked_names
 from rag.retrieval.corpus import LexicalCorpus
 from rag.retrieval.lexical import analyze
+from rag.retrieval.names import asked_names
 from vectorstore.documents import Chunk
 from vectorstore.sentences import sentence_spans
 
