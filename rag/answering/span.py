@@ -31,13 +31,13 @@ from rag.retrieval.answer_types import (
     YEAR,
     asking_for,
     expected_type,
+    leads_question,
 )
 from rag.retrieval.dates import MONTHS, WEEKDAYS
 from rag.retrieval.lexical import STOPWORDS, analyze
 from rag.retrieval.names import name_spans, opens_sentence, place_spans
 
 PERSON = "person"
-LEAD_WORDS = 3  # as in answer_types: the asking words open the question
 
 # Organisations whose name may answer (highlighted), wider than those whose name must
 # (rag.retrieval.answer_types.ORG_NOUNS): "quale gruppo…?" is often answered without one.
@@ -139,7 +139,7 @@ def span_kind(question: str) -> str | None:
         return expected
     for kind, pattern in _KIND_PATTERNS:
         for match in pattern.finditer(question):
-            if len(question[: match.start()].split()) > LEAD_WORDS:
+            if not leads_question(question, match.start()):
                 break
             # A capitalised asking word inside the question is part of a name ("Quanti
             # episodi di Doctor Who…?"), not the question's asking word.
@@ -147,7 +147,7 @@ def span_kind(question: str) -> str | None:
                 return kind
     # A role asks for a person where nothing else is asked ("In che anno re Carlo…?": a time).
     role = _ASKING_ROLE.search(question)
-    if expected is None and role and len(question[: role.start()].split()) <= LEAD_WORDS:
+    if expected is None and role and leads_question(question, role.start()):
         return PERSON
     return expected
 

@@ -215,6 +215,13 @@ def asking_words(question: str) -> tuple[int, int] | None:
     return found[1] if found else None
 
 
+def leads_question(question: str, start: int) -> bool:
+    """Whether asking words at `start` open the question (at most LEAD_WORDS words before
+    them: "Da quanti anni…"); "…scatteranno quando finirà la guerra" in a clause further on
+    is not what is asked."""
+    return len(question[:start].split()) <= LEAD_WORDS
+
+
 def _asking(question: str) -> tuple[str, tuple[int, int]] | None:
     """The kind of the asking words that come first, and where they are: "Quanti anni aveva
     quando ottenne la parte?" asks for an age, its "quando" opens a clause (on a tie, the
@@ -222,11 +229,9 @@ def _asking(question: str) -> tuple[str, tuple[int, int]] | None:
     found: tuple[str, tuple[int, int]] | None = None
     for kind, pattern in _QUESTION_TYPES:
         match = pattern.search(question)
-        # The asking words open the question ("Da quanti anni…"); "…scatteranno quando
-        # finirà la guerra" in a clause further on is not what is asked.
         if (
             match
-            and len(question[: match.start()].split()) <= LEAD_WORDS
+            and leads_question(question, match.start())
             and (found is None or match.start() < found[1][0])
         ):
             found = kind, match.span()
