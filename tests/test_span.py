@@ -7,18 +7,8 @@ import pytest
 
 from eval.span_report import SpanCase, gold_sentence_cases, span_scores
 from rag.answering.citations import Citation, Span, invalid_citations, with_span
-from rag.answering.span import (
-    AGE,
-    DURATION,
-    MONEY,
-    NUMBER,
-    ORGANISATION,
-    PERSON,
-    PLACE,
-    TIME,
-    answer_span,
-    span_kind,
-)
+from rag.answering.span import PERSON, answer_span, span_kind
+from rag.retrieval.answer_types import AGE, DURATION, MONEY, NUMBER, ORGANISATION, PLACE, TIME
 from rag.retrieval.lexical import analyze
 from rag.service import NewsQA
 

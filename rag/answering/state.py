@@ -8,10 +8,12 @@ output is named: `retrieve` takes a `Query` and returns `Retrieved`; `answer` ta
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from langchain_core.documents import Document
 
+from rag.errors import InputError
 from rag.retrieval.corpus import LexicalCorpus
 from rag.retrieval.focus import Quote
 from rag.retrieval.hybrid import DateRange
@@ -30,6 +32,28 @@ class Query:
     @property
     def dates(self) -> DateRange:
         return (self.date_from, self.date_to)
+
+
+def checked_query(
+    question: str,
+    history: Sequence[Mapping[str, str]],
+    top_k: int,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    max_chars: int,
+) -> Query:
+    """The `Query` for a user's question, or an InputError saying what is wrong with it:
+    empty, longer than `max_chars`, or dates out of order."""
+    question = question.strip()
+    if not question:
+        raise InputError("the question is empty: ask something about the articles")
+    if len(question) > max_chars:
+        raise InputError(f"the question has {len(question)} characters; the limit is {max_chars}")
+    if date_from and date_to and date_from > date_to:
+        raise InputError(
+            f"date_from ({date_from}) is after date_to ({date_to}): swap them or widen the range"
+        )
+    return Query(question, [dict(m) for m in history], top_k, date_from, date_to)
 
 
 @dataclass(frozen=True)
