@@ -24,6 +24,8 @@ from vectorstore.sentences import sentence_spans
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SEEDS_JSONL = DATA_DIR / "seeds.jsonl"
+# written blind at stop 43 on the two seed articles alone, Italian and English (eval/data/README.md)
+SEEDS_BLIND_JSONL = DATA_DIR / "seeds_blind.jsonl"
 MIXED_SETS = {  # hand-written sets over the seed articles plus the SQuAD-it dev articles
     "multilingual": DATA_DIR / "multilingual.jsonl",
     "followups": DATA_DIR / "followups.jsonl",
@@ -106,6 +108,10 @@ def seeds_set() -> EvalSet:
     return EvalSet("seeds", seed_articles(), read_jsonl(SEEDS_JSONL))
 
 
+def seeds_blind_set() -> EvalSet:
+    return EvalSet("seeds-blind", seed_articles(), read_jsonl(SEEDS_BLIND_JSONL))
+
+
 def _evidence_window(body: str, start: int, end: int, spans: list[tuple[int, int]]) -> str:
     """The answer with up to EVIDENCE_CONTEXT characters each side, inside its sentence."""
     lo, hi = 0, len(body)
@@ -177,6 +183,8 @@ def sample(items: list[EvalItem], limit: int | None, seed: int) -> list[EvalItem
 def load_set(name: str, corpus: Path | None = None) -> EvalSet:
     if name == "seeds":
         return seeds_set()
+    if name == "seeds-blind":
+        return seeds_blind_set()
     if name == "squad-it":
         return squad_set()
     if name in MIXED_SETS:
@@ -184,7 +192,7 @@ def load_set(name: str, corpus: Path | None = None) -> EvalSet:
     path = Path(name)
     if not path.is_file():
         raise InputError(
-            f"unknown dataset {name!r}: use seeds, squad-it, {', '.join(MIXED_SETS)}"
+            f"unknown dataset {name!r}: use seeds, seeds-blind, squad-it, {', '.join(MIXED_SETS)}"
             " or a JSONL file path"
         )
     return custom_set(path, corpus)

@@ -153,7 +153,7 @@ def serve(
 @app.command("eval")
 def evaluate(
     dataset: Annotated[
-        str, typer.Option(help="seeds, squad-it, multilingual, followups or a JSONL file")
+        str, typer.Option(help="seeds, seeds-blind, squad-it, an eval/data set or a JSONL file")
     ] = "seeds",
     limit: Annotated[int | None, typer.Option(min=1, help="evaluate a random sample")] = None,
     sample_seed: Annotated[int, typer.Option(help="seed of the random sample")] = 0,

@@ -214,3 +214,26 @@ def test_fresh_sets_shape() -> None:
         assert [m["role"] for m in item.history] == ["user"]
         assert item.tags["kind"] in KINDS
         assert (item.tags["kind"] == "unanswerable") == (not item.answerable)
+
+
+def test_seeds_blind_shape() -> None:
+    """Written blind at stop 43 on the two seed articles alone (eval/data/README.md): single
+    questions in Italian and English, answerable ones quoting their article verbatim."""
+    es = evalset("seeds-blind")
+    assert {a.doc_id for a in es.articles} == SEED_DOCS
+    bodies = {a.doc_id: a.body for a in es.articles}
+    items = es.items
+    counts = Counter((item.tags["lang"], item.answerable) for item in items)
+    assert counts == {("it", True): 28, ("en", True): 10, ("it", False): 10, ("en", False): 4}
+    assert [item.id for item in items] == [f"sb-{n:03d}" for n in range(1, len(items) + 1)]
+    seeds = {json.loads(line)["question"].strip().lower() for line in SEEDS_JSONL.open()}
+    # one question the seeds set asks word for word too: two writers, the same article
+    assert [i.id for i in items if i.question.strip().lower() in seeds] == ["sb-020"]
+    for item in items:
+        assert item.history == []
+        if item.answerable:
+            body = bodies[item.doc_id or ""]
+            assert item.evidence and all(quote in body for quote in item.evidence), item.id
+            assert all(any(g in quote for quote in item.evidence) for g in item.gold_answers)
+        else:
+            assert item.doc_id is None and not item.gold_answers and not item.evidence
