@@ -53,6 +53,7 @@ test: lint typecheck pytest
 eval: install
 	$(BIN)/newsrag eval --dataset seeds --out eval-results/seeds
 	$(BIN)/newsrag eval --dataset seeds-blind --out eval-results/seeds-blind
+	$(BIN)/newsrag eval --dataset followups-seeds-blind --out eval-results/followups-seeds-blind
 	$(BIN)/newsrag eval --dataset squad-it --limit 600 --sample-seed 0 --out eval-results/squad-it
 	$(BIN)/newsrag eval --dataset multilingual --out eval-results/multilingual
 	$(BIN)/newsrag eval --dataset followups --out eval-results/followups

@@ -26,6 +26,8 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 SEEDS_JSONL = DATA_DIR / "seeds.jsonl"
 # written blind at stop 43 on the two seed articles alone, Italian and English (eval/data/README.md)
 SEEDS_BLIND_JSONL = DATA_DIR / "seeds_blind.jsonl"
+# ... and two-turn conversations on them, whose first question is asked live (eval.runner)
+FOLLOWUPS_SEEDS_BLIND_JSONL = DATA_DIR / "followups_seeds_blind.jsonl"
 MIXED_SETS = {  # hand-written sets over the seed articles plus the SQuAD-it dev articles
     "multilingual": DATA_DIR / "multilingual.jsonl",
     "followups": DATA_DIR / "followups.jsonl",
@@ -112,6 +114,12 @@ def seeds_blind_set() -> EvalSet:
     return EvalSet("seeds-blind", seed_articles(), read_jsonl(SEEDS_BLIND_JSONL))
 
 
+def followups_seeds_blind_set() -> EvalSet:
+    return EvalSet(
+        "followups-seeds-blind", seed_articles(), read_jsonl(FOLLOWUPS_SEEDS_BLIND_JSONL)
+    )
+
+
 def _evidence_window(body: str, start: int, end: int, spans: list[tuple[int, int]]) -> str:
     """The answer with up to EVIDENCE_CONTEXT characters each side, inside its sentence."""
     lo, hi = 0, len(body)
@@ -185,6 +193,8 @@ def load_set(name: str, corpus: Path | None = None) -> EvalSet:
         return seeds_set()
     if name == "seeds-blind":
         return seeds_blind_set()
+    if name == "followups-seeds-blind":
+        return followups_seeds_blind_set()
     if name == "squad-it":
         return squad_set()
     if name in MIXED_SETS:
@@ -192,7 +202,8 @@ def load_set(name: str, corpus: Path | None = None) -> EvalSet:
     path = Path(name)
     if not path.is_file():
         raise InputError(
-            f"unknown dataset {name!r}: use seeds, seeds-blind, squad-it, {', '.join(MIXED_SETS)}"
+            f"unknown dataset {name!r}: use seeds, seeds-blind, followups-seeds-blind, squad-it, "
+            f"{', '.join(MIXED_SETS)}"
             " or a JSONL file path"
         )
     return custom_set(path, corpus)

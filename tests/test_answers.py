@@ -187,6 +187,37 @@ def test_a_follow_up_asking_for_a_duration_the_articles_never_give_abstains(
     assert duration.answer.startswith("Non ho trovato")
 
 
+def test_a_follow_up_about_someone_new_does_not_repeat_the_last_quote(seeded: NewsQA) -> None:
+    """ "E quante ne invierebbe la Francia?" after Zelensky's "migliaia": the follow-up is about
+    France, which that quote does not name, so the quote does not answer again; the seeds say
+    nothing of France's troops, so it abstains (it used to repeat the quote)."""
+    asked = "Quante truppe potrebbero essere schierate secondo Zelensky?"
+    first = seeded.ask(asked)
+    assert not first.abstained and "migliaia" in first.answer
+    history = [{"role": "user", "content": asked}, {"role": "assistant", "content": first.answer}]
+    answer = seeded.ask("E quante ne invierebbe la Francia?", history=history)
+    assert answer.abstained and answer.answer.startswith("Non ho trovato"), answer.answer
+    named = seeded.ask("E la Cina quante truppe manderebbe?", history=history)
+    assert all("Cina" in c.quote for c in named.citations), named.answer
+
+
+def test_a_question_saying_it_changes_topic_leaves_the_conversation(seeded: NewsQA) -> None:
+    """ "Cambiando argomento: …" says the question is on something else: the last answer's
+    article and quote do not lead it (it used to quote the Kremlin's Friday statement, next to
+    the conversation's Peskov quote)."""
+    asked = "Chi è il portavoce del Cremlino?"
+    first = seeded.ask(asked)
+    assert not first.abstained and "Peskov" in first.answer
+    history = [{"role": "user", "content": asked}, {"role": "assistant", "content": first.answer}]
+    answer = seeded.ask(
+        "Cambiando argomento: che cosa considera la Russia una delle cause della guerra?",
+        history=history,
+    )
+    assert not answer.abstained and "espansione della Nato" in answer.answer, answer.answer
+    assert all(c.quote not in first.answer for c in answer.citations)
+    assert_citations_verbatim(seeded, answer)
+
+
 def test_a_fragment_asks_the_last_question_about_what_it_names(seeded: NewsQA) -> None:
     """ "E Macron?" after "Secondo Zelensky quante truppe…?" asks how many troops by Macron's
     account: the article says he gave no details, in the sentence after the one naming him.

@@ -237,3 +237,26 @@ def test_seeds_blind_shape() -> None:
             assert all(any(g in quote for quote in item.evidence) for g in item.gold_answers)
         else:
             assert item.doc_id is None and not item.gold_answers and not item.evidence
+
+
+def test_followups_seeds_blind_shape() -> None:
+    """Two-turn conversations on the seed articles, written blind at stop 43: the history is
+    only the user's first question (asked live), every kind of follow-up, Italian and English."""
+    es = evalset("followups-seeds-blind")
+    assert {a.doc_id for a in es.articles} == SEED_DOCS
+    bodies = {a.doc_id: a.body for a in es.articles}
+    items = es.items
+    assert [item.id for item in items] == [f"fsb-{n:03d}" for n in range(1, len(items) + 1)]
+    counts = Counter((item.tags["lang"], item.answerable) for item in items)
+    assert counts == {("it", True): 20, ("en", True): 10, ("it", False): 7, ("en", False): 3}
+    kinds = Counter(item.tags["kind"] for item in items)
+    assert set(kinds) == KINDS and kinds["unanswerable"] == 10
+    for item in items:
+        assert [turn["role"] for turn in item.history] == ["user"]
+        assert (item.tags["kind"] == "unanswerable") == (not item.answerable)
+        if item.answerable:
+            body = bodies[item.doc_id or ""]
+            assert item.evidence and all(quote in body for quote in item.evidence), item.id
+            assert all(any(g in quote for quote in item.evidence) for g in item.gold_answers)
+        else:
+            assert item.doc_id is None and not item.gold_answers and not item.evidence

@@ -25,10 +25,18 @@ from rag.answering.followup import (
     leads,
     nearness_bonus,
     new_terms,
+    opens_with_and,
 )
-from rag.answering.quoting import ANSWER_CHUNKS, answer_chunks, for_fragment
+from rag.answering.quoting import (
+    ANSWER_CHUNKS,
+    answer_chunks,
+    for_fragment,
+    naming_the_new,
+    unsaid,
+    unsaid_names,
+)
 from rag.retrieval.corpus import LexicalCorpus
-from rag.retrieval.focus import changes_topic, previous_quotes
+from rag.retrieval.focus import changes_topic, previous_quotes, says_topic_changes
 from rag.retrieval.hybrid import is_elliptical
 from vectorstore.documents import Chunk
 
@@ -222,6 +230,61 @@ def test_a_name_the_conversations_article_holds_is_no_change_of_topic() -> None:
     assert not changes_topic("E Macron cosa ha detto?", turns, c, {"forum"})
     assert changes_topic("E la BBC cosa ha trasmesso?", turns, c, {"forum"})
     assert not changes_topic("E Macron cosa ha detto?", turns, c, {"forum"}, own_words=False)
+
+
+@pytest.mark.parametrize(
+    ("question", "said"),
+    [
+        ("Cambiando argomento: in che anno arrivò la peste a Costantinopoli?", True),
+        ("Altra cosa: per Mosca qual è una delle cause della guerra?", True),
+        ("Passando ad altro, chi ha scoperto l'ossigeno?", True),
+        ("On another note, who founded Harvard?", True),
+        ("Qual è un'altra cosa che ha detto?", False),  # "another thing" he said: the same talk
+        ("Going back to the city's origins: who founded it?", False),  # maybe this very topic
+        ("E Macron cosa ha detto?", False),
+    ],
+)
+def test_a_question_may_say_it_changes_topic(question: str, said: bool) -> None:
+    assert says_topic_changes(question) is said
+
+
+def test_a_change_of_topic_said_leaves_the_conversations_article() -> None:
+    """Said so, a question leaves the conversation's articles, whatever words it shares
+    with them."""
+    turns = history(f"{QUOTE} [1]")
+    assert not changes_topic("Cosa ha promesso Macron?", turns, corpus(), {"forum"})
+    assert changes_topic("Altra cosa: cosa ha promesso Macron?", turns, corpus(), {"forum"})
+
+
+def test_a_quote_not_naming_whom_a_follow_up_newly_asks_about_goes() -> None:
+    """ "E quanti ne manderebbe Macron?" after the Peskov quote: the follow-up asks about
+    Macron, whom the conversation has not named; the quote does not name him, so it does not
+    answer again (as for a fragment), while a sentence naming him stays."""
+    c = corpus()
+    turns = history(f"{QUOTE} [1]")
+    whole = chunk("forum", 0, len(FORUM))
+
+    def scored(sentence: str) -> ScoredSentence:
+        start = FORUM.index(sentence)
+        return ScoredSentence(whole, start, start + len(sentence), 0.5, 1.0)
+
+    quote = scored(QUOTE)
+    other = scored("Ha aggiunto che nessuna truppa straniera sarà accettata sul terreno.")
+    found = Leads({}, frozenset(), frozenset({("forum", quote.start)}))
+    names = unsaid_names("E quanti ne manderebbe Macron?", turns, c)
+    assert names == [["macron"]]
+    assert naming_the_new([quote, other], names, found, "") == [other]
+    # Peskov is the conversation's own: no new name, the quote stays
+    assert unsaid_names("E Peskov quanti ne ha citati?", turns, c) == []
+    assert naming_the_new([quote, other], [], found, "") == [quote, other]
+    # a question saying it is on something else is not answered by the last quote
+    assert unsaid([quote, other], found, "") == [other]
+    # a name the collection does not hold ("Starmer") is not asked of the quotes
+    assert unsaid_names("E quanti ne manderebbe Starmer?", turns, c) == []
+    # only a follow-up setting the name against the last subject ("E…", "And…") is asked it
+    assert opens_with_and("E quanti ne manderebbe Macron?")
+    assert opens_with_and("And how many would Macron send?")
+    assert not opens_with_and("Secondo lui, quali contingenti escludono le garanzie per Kiev?")
 
 
 @pytest.mark.parametrize(

@@ -192,6 +192,12 @@ def nearness_bonus(
     return NEAR_BONUS / distance
 
 
+def opens_with_and(question: str) -> bool:
+    """Whether `question` opens with "e", "and", "what about"… ("E quanti ne manderebbe la
+    Francia?"): it sets what it names against the last exchange's subject."""
+    return bool(_FRAGMENT_OPENER.match(question))
+
+
 def is_fragment(question: str) -> bool:
     """Whether `question` only names what the conversation turns to: it opens with "e",
     "and", "what about"… and its other words are names, figures and function words, none

@@ -34,7 +34,14 @@ from rag.answering.extractive import (
     unknown_spellings,
     was_quoted,
 )
-from rag.answering.followup import Leads, around, asking_question, leads, new_terms
+from rag.answering.followup import (
+    Leads,
+    around,
+    asking_question,
+    leads,
+    new_terms,
+    opens_with_and,
+)
 from rag.answering.language import detect_language
 from rag.answering.span import span_kind
 from rag.answering.state import Query, Retrieved
@@ -42,8 +49,10 @@ from rag.errors import NewsragError
 from rag.retrieval.answer_types import expected_type
 from rag.retrieval.corpus import LexicalCorpus
 from rag.retrieval.dense import DenseScorer
+from rag.retrieval.focus import says_topic_changes
 from rag.retrieval.hybrid import from_document, is_elliptical
 from rag.retrieval.lexical import analyze
+from rag.retrieval.names import asked_names
 from rag.retrieval.rerank import shipped_model
 from rag.settings import Settings
 from vectorstore.documents import Chunk
@@ -105,6 +114,45 @@ def for_fragment(
         if not quoted or own & set(analyze(s.text)):
             out.append(dataclasses.replace(s, coverage=max(s.coverage, s.context)))
     return out
+
+
+def naming_the_new(
+    scored: Sequence[ScoredSentence], names: Sequence[Sequence[str]], found: Leads, said: str
+) -> list[ScoredSentence]:
+    """A follow-up's candidates, less the previous answer's quotes that hold none of the
+    `names` (each as its stems) it asks about and the conversation has not mentioned: "E
+    quanti ne manderebbe la Francia?" after a quote of how many troops might be deployed is
+    about France, which that quote does not name, as for_fragment judges "E Macron?". Asked
+    of a follow-up opening with "e", "and"… (followup.opens_with_and), which sets the name
+    against the last exchange's subject: a name said in passing ("…le garanzie per Kiev?"
+    after a quote that says "l'Ucraina") is no new subject (stop 43, README)."""
+    if not names:
+        return list(scored)
+    return [
+        s
+        for s in scored
+        if not was_quoted((s.chunk.doc_id, s.start), s.text, said, found)
+        or any(set(stems) <= set(analyze(s.text)) for stems in names)
+    ]
+
+
+def unsaid(scored: Sequence[ScoredSentence], found: Leads, said: str) -> list[ScoredSentence]:
+    """The candidates that the previous answer did not quote: a question saying it is on
+    something else (focus.says_topic_changes) is not answered by what was just said."""
+    return [s for s in scored if not was_quoted((s.chunk.doc_id, s.start), s.text, said, found)]
+
+
+def unsaid_names(
+    question: str, history: Sequence[Mapping[str, str]], corpus: LexicalCorpus
+) -> list[list[str]]:
+    """The stems of each name the question asks about (names.asked_names) that no turn of
+    the conversation holds and the collection does (spelled as the articles spell it)."""
+    said = set(analyze(" ".join(m.get("content", "") for m in history)))
+    return [
+        stems
+        for _, stems in asked_names(question)
+        if stems and not set(stems) & said and all(corpus.index.df(t) for t in stems)
+    ]
 
 
 class SentenceAnswerer:
@@ -171,6 +219,12 @@ class SentenceAnswerer:
         )
         if asking != query.question:  # a fragment: the previous answer answered another
             scored = for_fragment(scored, set(analyze(query.question)), found_leads, said)
+        elif query.history and says_topic_changes(query.question):
+            scored = unsaid(scored, found_leads, said)  # "Altra cosa: …" asks something else
+        elif query.history and opens_with_and(query.question):
+            scored = naming_the_new(
+                scored, unsaid_names(query.question, query.history, state.corpus), found_leads, said
+            )
         scored = self._aligned(settings, query.question, language, state.corpus, scored)
         if not italian and self._unmatched(settings, query, language, state.corpus, words, scored):
             scored = []  # ... in another language: no spelling or translation of a name it asks
