@@ -1,7 +1,8 @@
 """What a follow-up is about: by default, the articles its conversation's last answer
 quoted ("E in che città?" asks about the same forum), unless the question names
 someone or something the conversation has not mentioned and those articles do not hold,
-or its own words match elsewhere far better (it changes topic).
+or its own words match elsewhere far better, or it says so ("Cambiando argomento: …"): it
+changes topic.
 
 The history a client sends is text only, so the quoted sentences are found again in the
 articles from the previous answer's words: verbatim quotes as this answerer writes them, or
@@ -133,7 +134,7 @@ def _chunk_sentences(
 def says_topic_changes(question: str) -> bool:
     """Whether the question opens by saying it is on something else ("Passando ad altro:
     da quale parola latina viene…?"): six of the topic changes written blind are marked so
-    (eval/data), and none of those the words test below caught."""
+    (eval/data), and the tests below missed two of them, the articles sharing their words."""
     return bool(_TOPIC_SHIFT.search(question))
 
 
