@@ -218,6 +218,22 @@ def test_a_question_saying_it_changes_topic_leaves_the_conversation(seeded: News
     assert_citations_verbatim(seeded, answer)
 
 
+def test_a_foreign_follow_up_about_someone_the_last_article_never_names_leaves_it(
+    seeded: NewsQA,
+) -> None:
+    """After the Vladivostok quote, "the North Korean leader" is named in the other seed article
+    only: the conversation's article holds no translation of the name, so the follow-up is on
+    another topic and is answered there (it used to abstain, held to that article)."""
+    asked = "Where did Putin say that foreign troops in Ukraine would be legitimate targets?"
+    first = seeded.ask(asked)
+    assert not first.abstained and "Vladivostok" in first.answer
+    history = [{"role": "user", "content": asked}, {"role": "assistant", "content": first.answer}]
+    answer = seeded.ask("Which troops did he thank the North Korean leader for?", history=history)
+    assert not answer.abstained and "Kim Jong-un" in answer.answer, answer.answer
+    assert answer.citations[0].doc_id != first.citations[0].doc_id
+    assert_citations_verbatim(seeded, answer)
+
+
 def test_a_fragment_asks_the_last_question_about_what_it_names(seeded: NewsQA) -> None:
     """ "E Macron?" after "Secondo Zelensky quante truppe…?" asks how many troops by Macron's
     account: the article says he gave no details, in the sentence after the one naming him.

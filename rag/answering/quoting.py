@@ -227,6 +227,11 @@ class SentenceAnswerer:
             )
         scored = self._aligned(settings, query.question, language, state.corpus, scored)
         if not italian and self._unmatched(settings, query, language, state.corpus, words, scored):
+            if state.quotes:
+                # A follow-up about someone the conversation's article never names is on
+                # another topic, which a foreign question's words cannot tell the retrieval
+                # (rag.retrieval.focus reads names and words as the articles spell them).
+                return self.answer(dataclasses.replace(state, quotes=()), settings, bodies)
             scored = []  # ... in another language: no spelling or translation of a name it asks
         picked = pick_sentences(
             scored,
