@@ -55,6 +55,21 @@ PREFIX: dict[str, str | tuple[str, ...]] = {
 SEED_DOCS = {"000_8a743153ebfc5c65", "001_526304c45c6c8f07"}
 
 
+def assert_quotes_its_article(item: EvalItem, bodies: dict[str, str]) -> None:
+    """An answerable item's evidence is verbatim in its article and holds each gold answer;
+    an unanswerable one names no article, gold or evidence."""
+    if item.answerable:
+        body = bodies[item.doc_id or ""]
+        assert item.evidence, item.id
+        for quote in item.evidence:
+            assert quote and quote in body, f"evidence not verbatim: {quote!r}"
+        for gold in item.gold_answers:
+            assert gold and gold in body
+            assert any(gold in quote for quote in item.evidence), f"gold outside evidence: {gold!r}"
+    else:
+        assert item.doc_id is None and not item.gold_answers and not item.evidence
+
+
 @cache
 def evalset(name: str) -> EvalSet:
     return load_set(name)
@@ -103,16 +118,10 @@ def test_item_is_consistent(name: str, item: EvalItem) -> None:
     assert item.type in TYPES
     assert item.tags.get("lang") in LANGS[name]
     if item.answerable:
-        assert item.gold_answers and item.evidence and item.answer
-        body = bodies(name)[item.doc_id or ""]
-        for quote in item.evidence:
-            assert quote and quote in body, f"evidence not verbatim: {quote!r}"
-        for gold in item.gold_answers:
-            assert gold and gold in body
-            assert any(gold in quote for quote in item.evidence), f"gold outside evidence: {gold!r}"
+        assert item.gold_answers and item.answer
     else:
         assert item.type == "unanswerable"
-        assert item.doc_id is None and not item.gold_answers and not item.evidence
+    assert_quotes_its_article(item, bodies(name))
 
 
 @pytest.mark.parametrize("name", sorted(MIXED_SETS))
@@ -231,12 +240,7 @@ def test_seeds_blind_shape() -> None:
     assert [i.id for i in items if i.question.strip().lower() in seeds] == ["sb-020"]
     for item in items:
         assert item.history == []
-        if item.answerable:
-            body = bodies[item.doc_id or ""]
-            assert item.evidence and all(quote in body for quote in item.evidence), item.id
-            assert all(any(g in quote for quote in item.evidence) for g in item.gold_answers)
-        else:
-            assert item.doc_id is None and not item.gold_answers and not item.evidence
+        assert_quotes_its_article(item, bodies)
 
 
 def test_followups_seeds_blind_shape() -> None:
@@ -254,9 +258,4 @@ def test_followups_seeds_blind_shape() -> None:
     for item in items:
         assert [turn["role"] for turn in item.history] == ["user"]
         assert (item.tags["kind"] == "unanswerable") == (not item.answerable)
-        if item.answerable:
-            body = bodies[item.doc_id or ""]
-            assert item.evidence and all(quote in body for quote in item.evidence), item.id
-            assert all(any(g in quote for quote in item.evidence) for g in item.gold_answers)
-        else:
-            assert item.doc_id is None and not item.gold_answers and not item.evidence
+        assert_quotes_its_article(item, bodies)

@@ -100,6 +100,11 @@ def answer_chunks(chunks: Sequence[Chunk], focus: frozenset[str]) -> list[Chunk]
     return [c for c in best if c.doc_id in focus] if focus else best
 
 
+def said_before(s: ScoredSentence, said: str, found: Leads) -> bool:
+    """Whether candidate `s` was quoted in the previous answer (extractive.was_quoted)."""
+    return was_quoted((s.chunk.doc_id, s.start), s.text, said, found)
+
+
 def for_fragment(
     scored: Sequence[ScoredSentence], own: set[str], found: Leads, said: str
 ) -> list[ScoredSentence]:
@@ -110,8 +115,7 @@ def for_fragment(
     named ("Macron ha promesso… Tuttavia, non ha fornito dettagli…")."""
     out = []
     for s in scored:
-        quoted = was_quoted((s.chunk.doc_id, s.start), s.text, said, found)
-        if not quoted or own & set(analyze(s.text)):
+        if not said_before(s, said, found) or own & set(analyze(s.text)):
             out.append(dataclasses.replace(s, coverage=max(s.coverage, s.context)))
     return out
 
@@ -131,7 +135,7 @@ def naming_the_new(
     return [
         s
         for s in scored
-        if not was_quoted((s.chunk.doc_id, s.start), s.text, said, found)
+        if not said_before(s, said, found)
         or any(set(stems) <= set(analyze(s.text)) for stems in names)
     ]
 
@@ -139,7 +143,7 @@ def naming_the_new(
 def unsaid(scored: Sequence[ScoredSentence], found: Leads, said: str) -> list[ScoredSentence]:
     """The candidates that the previous answer did not quote: a question saying it is on
     something else (focus.says_topic_changes) is not answered by what was just said."""
-    return [s for s in scored if not was_quoted((s.chunk.doc_id, s.start), s.text, said, found)]
+    return [s for s in scored if not said_before(s, said, found)]
 
 
 def unsaid_names(
