@@ -76,6 +76,14 @@ class Settings(BaseSettings):
         description="least cosine of a sentence to a question in another language to answer "
         "it (rag.answering.extractive lowers it a little for one translating most of its words)",
     )
+    followup_pull_below: float = Field(
+        -0.01,
+        ge=-1.0,
+        le=1.0,
+        description="least gain in cosine the follow-up's words give its best sentence over the "
+        "conversation's last question alone, to answer it (rag.answering.quoting.pulled_away; "
+        "-1: never abstain on that)",
+    )
     max_file_bytes: int = Field(
         MAX_FILE_BYTES, ge=1_000, description="largest article file accepted"
     )

@@ -187,6 +187,34 @@ def test_a_follow_up_asking_for_a_duration_the_articles_never_give_abstains(
     assert duration.answer.startswith("Non ho trovato")
 
 
+@pytest.mark.parametrize(
+    ("asked", "follow_up"),
+    [
+        ("Cosa ha detto Macron sul sostegno americano?", "Chi è il suo primo ministro?"),
+        ("Dove si trova il forum economico orientale?", "Quando è stato fondato?"),
+    ],
+)
+def test_a_follow_up_whose_words_pull_away_from_the_best_sentence_abstains(
+    seeded: NewsQA, asked: str, follow_up: str
+) -> None:
+    """Joined to the last question, the follow-up's words move it away from the sentence that
+    answered it (the seeds name no prime minister and no founding date): it abstains. Without
+    the floor the last quote answered again."""
+    first = seeded.ask(asked)
+    assert not first.abstained
+    history = [{"role": "user", "content": asked}, {"role": "assistant", "content": first.answer}]
+    answer = seeded.ask(follow_up, history=history)
+    assert answer.abstained and not answer.citations, answer.answer
+    settings = seeded.settings
+    try:
+        seeded.settings = settings.model_copy(update={"followup_pull_below": -1.0})
+        unfloored = seeded.ask(follow_up, history=history)
+    finally:
+        seeded.settings = settings
+    assert not unfloored.abstained and unfloored.citations[0].quote in first.answer
+    assert_citations_verbatim(seeded, unfloored)
+
+
 def test_a_follow_up_about_someone_new_does_not_repeat_the_last_quote(seeded: NewsQA) -> None:
     """ "E quante ne invierebbe la Francia?" after Zelensky's "migliaia": the follow-up is about
     France, which that quote does not name, so the quote does not answer again; the seeds say

@@ -32,6 +32,7 @@ from rag.answering.quoting import (
     answer_chunks,
     for_fragment,
     naming_the_new,
+    pulled_away,
     unsaid,
     unsaid_names,
 )
@@ -254,6 +255,22 @@ def test_a_change_of_topic_said_leaves_the_conversations_article() -> None:
     turns = history(f"{QUOTE} [1]")
     assert not changes_topic("Cosa ha promesso Macron?", turns, corpus(), {"forum"})
     assert changes_topic("Altra cosa: cosa ha promesso Macron?", turns, corpus(), {"forum"})
+
+
+@pytest.mark.parametrize(
+    ("joined", "alone", "away"),
+    [
+        (0.869, 0.844, False),  # its words draw the last question to the sentence
+        (0.851, 0.851, False),  # they neither draw nor push
+        (0.917, 0.929, True),  # they ask what the sentence does not hold
+    ],
+)
+def test_a_follow_up_pulling_away_from_its_best_sentence(
+    joined: float, alone: float, away: bool
+) -> None:
+    """The floor is on the gain of the last question's cosine once the follow-up joins it."""
+    assert pulled_away(joined, alone, -0.01) is away
+    assert not pulled_away(joined, alone, -1.0)
 
 
 def test_a_quote_not_naming_whom_a_follow_up_newly_asks_about_goes() -> None:
