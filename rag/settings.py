@@ -80,9 +80,9 @@ class Settings(BaseSettings):
         -0.01,
         ge=-1.0,
         le=1.0,
-        description="least gain in cosine the follow-up's words give its best sentence over the "
-        "conversation's last question alone, to answer it (rag.answering.quoting.pulled_away; "
-        "-1: never abstain on that)",
+        description="least gain in cosine the follow-up's words give its best sentence, when it "
+        "quotes the last answer again, over the conversation's last question alone, to answer "
+        "with it (rag.answering.quoting.pulled_away; -1: never abstain on that)",
     )
     max_file_bytes: int = Field(
         MAX_FILE_BYTES, ge=1_000, description="largest article file accepted"

@@ -32,7 +32,7 @@ MIN_ITEMS = {
     "multilingual-blind": 40,
     "followups-blind": 30,
     "multilingual-fresh": 40,
-    "followups-fresh": 120,
+    "followups-fresh": 160,
 }
 MIN_UNANSWERABLE = {
     "multilingual": 8,
@@ -41,7 +41,7 @@ MIN_UNANSWERABLE = {
     "multilingual-blind": 8,
     "followups-blind": 8,
     "multilingual-fresh": 12,
-    "followups-fresh": 52,
+    "followups-fresh": 68,
 }
 PREFIX: dict[str, str | tuple[str, ...]] = {
     "multilingual": "ml-",
@@ -50,7 +50,7 @@ PREFIX: dict[str, str | tuple[str, ...]] = {
     "multilingual-blind": "mlb-",
     "followups-blind": "fub-",
     "multilingual-fresh": "mr2-",
-    "followups-fresh": ("fr2-", "f3-", "f4-"),
+    "followups-fresh": ("fr2-", "f3-", "f4-", "f5-"),
 }
 SEED_DOCS = {"000_8a743153ebfc5c65", "001_526304c45c6c8f07"}
 
