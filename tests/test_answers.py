@@ -215,6 +215,27 @@ def test_a_follow_up_whose_words_pull_away_from_the_best_sentence_abstains(
     assert_citations_verbatim(seeded, unfloored)
 
 
+def test_the_pull_floor_holds_back_repeated_quotes_only(seeded: NewsQA) -> None:
+    """With a floor no sentence reaches, a follow-up that would quote the last answer again
+    abstains, while one answered by a new sentence (the Peskov quote's next, for "Cosa ha
+    aggiunto?") is answered: a new sentence was chosen for the follow-up's own words."""
+    asked = "Chi è il portavoce del Cremlino?"
+    first = seeded.ask(asked)
+    assert not first.abstained and "Peskov" in first.answer
+    history = [{"role": "user", "content": asked}, {"role": "assistant", "content": first.answer}]
+    settings = seeded.settings
+    try:
+        seeded.settings = settings.model_copy(update={"followup_pull_below": 1.0})
+        added = seeded.ask("Cosa ha aggiunto?", history=history)
+        agency = seeded.ask("A quale agenzia ha parlato?", history=history)
+    finally:
+        seeded.settings = settings
+    assert not added.abstained and "ha aggiunto" in added.answer, added.answer
+    assert all(c.quote not in first.answer for c in added.citations)
+    assert_citations_verbatim(seeded, added)
+    assert agency.abstained and not agency.citations, agency.answer
+
+
 def test_a_follow_up_about_someone_new_does_not_repeat_the_last_quote(seeded: NewsQA) -> None:
     """ "E quante ne invierebbe la Francia?" after Zelensky's "migliaia": the follow-up is about
     France, which that quote does not name, so the quote does not answer again; the seeds say
