@@ -4,8 +4,9 @@
 passages, or a follow-up's own article and the previous answer's neighbourhood), scores
 them by the question's words and its e5 cosine (rag.answering.extractive), re-scores a
 foreign question's by its words' translations (rag.answering.crosslingual), keeps the best
-and close runners-up, or none, and withholds an answer whose quote does not match its
-article at the stated offsets.
+and close runners-up, or none (also when a follow-up would repeat the last answer's quote
+though its words pull away from it: pulled_away), and withholds an answer whose quote does
+not match its article at the stated offsets.
 """
 
 from __future__ import annotations
