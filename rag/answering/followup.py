@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import bm25s.stopwords as stopwords
 
 from rag.answering.span import candidates, span_kind
-from rag.retrieval.focus import Quote
+from rag.retrieval.focus import Quote, turns
 from rag.retrieval.lexical import STOPWORDS, analyze
 from rag.retrieval.passages import nearby_sentences
 from vectorstore.documents import Chunk
@@ -133,7 +133,7 @@ def new_terms(
     """The question's own weighted `terms` that no earlier user turn asked: what a
     follow-up asks about beyond the conversation's questions (the previous answer's words
     count: asking about them is asking about that answer)."""
-    asked = {t for m in history if m.get("role") == "user" for t in analyze(m.get("content", ""))}
+    asked = {t for text in turns(history, "user") for t in analyze(text)}
     own = set(analyze(question)) - asked
     return {t: w for t, w in terms.items() if t in own}
 

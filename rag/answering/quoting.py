@@ -50,7 +50,7 @@ from rag.errors import NewsragError
 from rag.retrieval.answer_types import expected_type
 from rag.retrieval.corpus import LexicalCorpus
 from rag.retrieval.dense import DenseScorer
-from rag.retrieval.focus import says_topic_changes
+from rag.retrieval.focus import says_topic_changes, turns
 from rag.retrieval.hybrid import from_document, is_elliptical
 from rag.retrieval.lexical import analyze
 from rag.retrieval.names import asked_names
@@ -313,9 +313,7 @@ class SentenceAnswerer:
         """Whether a follow-up's words pull its `best` sentence, a quote of the last answer,
         away from the conversation (pulled_away), by the e5 cosines the floor was measured
         with."""
-        asked = [
-            m["content"] for m in query.history if m.get("role") == "user" and m.get("content")
-        ]
+        asked = turns(query.history, "user")
         if not asked or settings.dense_weight <= 0 or settings.followup_pull_below <= -1:
             return False
         if not shipped_model().reads(self.dense.store.embedding_model):
@@ -341,7 +339,7 @@ class SentenceAnswerer:
         if settings.dense_weight <= 0:
             return None
         cosines = self.dense.sentence_cosines
-        asked = [m["content"] for m in history if m.get("role") == "user" and m.get("content")]
+        asked = turns(history, "user")
         if not asked:
             return lambda sentences: cosines(question, sentences)
         context = f"{asked[-1]} {question}"

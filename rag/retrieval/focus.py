@@ -42,6 +42,12 @@ _TOPIC_SHIFT = re.compile(
 )
 
 
+def turns(history: Sequence[Mapping[str, str]], role: str) -> list[str]:
+    """The non-empty contents of `history`'s turns by `role` ("user", "assistant"), oldest
+    first: what the conversation asked, or answered."""
+    return [m["content"] for m in history if m.get("role") == role and m.get("content")]
+
+
 @dataclass(frozen=True)
 class Quote:
     """A sentence of the previous answer where it stands in its article: a chunk holding
@@ -58,10 +64,10 @@ def previous_quotes(history: Sequence[Mapping[str, str]], corpus: LexicalCorpus)
     other words (a language model's, or a client's own) stands for the article sentences
     that hold most of its words (PARAPHRASE_SHARE of each of its sentences'); a short one
     (a name) for the sentence that best answers the question it answered and holds it."""
-    answers = [m["content"] for m in history if m.get("role") == "assistant" and m.get("content")]
+    answers = turns(history, "assistant")
     if not answers:
         return []
-    asked = [m["content"] for m in history if m.get("role") == "user" and m.get("content")]
+    asked = turns(history, "user")
     found: list[Quote] = []
     for piece in filter(None, (q.strip() for q in _MARKER.split(answers[-1]))):
         quote = _verbatim(piece, corpus)

@@ -19,7 +19,7 @@ from langchain_core.retrievers import BaseRetriever
 from rag.retrieval.answer_types import asking_words
 from rag.retrieval.corpus import LexicalCorpus, top_blended
 from rag.retrieval.dates import date_boost, in_range, question_dates
-from rag.retrieval.focus import focused
+from rag.retrieval.focus import focused, turns
 from rag.retrieval.fusion import score_fusion, unit_range
 from rag.retrieval.lexical import analyze
 from rag.retrieval.rerank import Candidate, Cosines, LinearModel, rerank_scores
@@ -48,10 +48,10 @@ def conversation_queries(question: str, history: Sequence[dict[str, str]]) -> li
     people and the passage of the last exchange)."""
     queries = [Query(question, 1.0)]
     boost = ELLIPTICAL_BOOST if is_elliptical(question) else 1.0
-    previous = [m["content"] for m in history if m.get("role") == "user" and m.get("content")]
+    previous = turns(history, "user")
     if previous:
         queries.append(Query(f"{previous[-1]} {question}", HISTORY_WEIGHT * boost))
-    answers = [m["content"] for m in history if m.get("role") == "assistant" and m.get("content")]
+    answers = turns(history, "assistant")
     if answers:
         queries.append(Query(f"{strip_markers(answers[-1])} {question}", ANSWER_WEIGHT * boost))
     return queries
