@@ -31,7 +31,7 @@ MIN_ITEMS = {
     "multilingual-tune": 60,
     "multilingual-blind": 40,
     "followups-blind": 30,
-    "multilingual-fresh": 40,
+    "multilingual-fresh": 80,
     "followups-fresh": 160,
 }
 MIN_UNANSWERABLE = {
@@ -40,7 +40,7 @@ MIN_UNANSWERABLE = {
     "multilingual-tune": 20,
     "multilingual-blind": 8,
     "followups-blind": 8,
-    "multilingual-fresh": 12,
+    "multilingual-fresh": 24,
     "followups-fresh": 68,
 }
 PREFIX: dict[str, str | tuple[str, ...]] = {
@@ -49,7 +49,7 @@ PREFIX: dict[str, str | tuple[str, ...]] = {
     "multilingual-tune": "mlt-",
     "multilingual-blind": "mlb-",
     "followups-blind": "fub-",
-    "multilingual-fresh": "mr2-",
+    "multilingual-fresh": ("mr2-", "mr3-"),
     "followups-fresh": ("fr2-", "f3-", "f4-", "f5-"),
 }
 SEED_DOCS = {"000_8a743153ebfc5c65", "001_526304c45c6c8f07"}
