@@ -31,7 +31,7 @@ from rag.settings import load_settings
 PAIRS = {"en": ("eng-spa", "spa-ita"), "es": ("spa-ita",), "fr": ("fr-es", "spa-ita")}
 # a run of capitalised words, particles between them ("Ursula von der Leyen")
 _NAME = re.compile(
-    r"(?<![\w'’])[A-ZÀ-Ý][\w'’-]*(?:\s+(?:(?:von|van|der|de|del|la|di|da)\s+)?[A-ZÀ-Ý][\w'’-]*)*"
+    r"(?<![\w'’])[A-ZÀ-Ý][\w'’-]*(?:\s+(?:(?:von|van|der|de|del|la|di|da)\s+)*[A-ZÀ-Ý][\w'’-]*)*"
 )
 _OPENING = " ¿¡\"'«"
 Translate = Callable[[str, str], str]  # (text, Apertium pair) -> text

@@ -57,6 +57,7 @@ def test_names_are_kept_out_of_the_translation() -> None:
     held, names = protect("Which sanctions did Donald Trump and Zelensky discuss?")
     assert names == ["Donald Trump", "Zelensky"]
     assert "Trump" not in held and held.startswith("Which")  # the opening word stays
+    assert protect("What did Ursula von der Leyen say?")[1] == ["Ursula von der Leyen"]
     assert restore(held.replace("Which", "Quali"), names) == (
         "Quali sanctions did Donald Trump and Zelensky discuss?"
     )
