@@ -50,10 +50,9 @@ from rag.errors import NewsragError
 from rag.retrieval.answer_types import expected_type
 from rag.retrieval.corpus import LexicalCorpus
 from rag.retrieval.dense import DenseScorer
-from rag.retrieval.focus import says_topic_changes, turns
+from rag.retrieval.focus import names_not_said, says_topic_changes, turns
 from rag.retrieval.hybrid import from_document, is_elliptical
 from rag.retrieval.lexical import analyze
-from rag.retrieval.names import asked_names
 from rag.retrieval.rerank import shipped_model
 from rag.settings import Settings
 from vectorstore.documents import Chunk
@@ -150,13 +149,12 @@ def unsaid(scored: Sequence[ScoredSentence], found: Leads, said: str) -> list[Sc
 def unsaid_names(
     question: str, history: Sequence[Mapping[str, str]], corpus: LexicalCorpus
 ) -> list[list[str]]:
-    """The stems of each name the question asks about (names.asked_names) that no turn of
-    the conversation holds and the collection does (spelled as the articles spell it)."""
-    said = set(analyze(" ".join(m.get("content", "") for m in history)))
+    """The stems of each name the question asks about that no turn of the conversation holds
+    (focus.names_not_said) and the collection does (spelled as the articles spell it)."""
     return [
         stems
-        for _, stems in asked_names(question)
-        if stems and not set(stems) & said and all(corpus.index.df(t) for t in stems)
+        for stems in names_not_said(question, history)
+        if all(corpus.index.df(t) for t in stems)
     ]
 
 

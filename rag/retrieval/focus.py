@@ -144,6 +144,13 @@ def says_topic_changes(question: str) -> bool:
     return bool(_TOPIC_SHIFT.search(question))
 
 
+def names_not_said(question: str, history: Sequence[Mapping[str, str]]) -> list[list[str]]:
+    """The stems of each name the question asks about (names.asked_names) that no turn of
+    the conversation holds: who or what it newly asks about."""
+    said = set(analyze(" ".join(m.get("content", "") for m in history)))
+    return [stems for _, stems in asked_names(question) if stems and not set(stems) & said]
+
+
 def changes_topic(
     question: str,
     history: Sequence[Mapping[str, str]],
@@ -161,9 +168,8 @@ def changes_topic(
     if says_topic_changes(question):
         return True
     index = corpus.index
-    said = set(analyze(" ".join(m.get("content", "") for m in history)))
-    for _, stems in asked_names(question):
-        if stems and not set(stems) & said and any(index.df(t) for t in stems):
+    for stems in names_not_said(question, history):
+        if any(index.df(t) for t in stems):
             holding, _ = index.scores(stems)  # every live chunk with one of the stems
             if not any(corpus.chunks[p].doc_id in articles for p in holding):
                 return True
